@@ -1,0 +1,16 @@
+# Slim, non-root image running the bot; its SQLite database lives on the /data volume.
+FROM python:3.11-slim
+
+RUN useradd --create-home --uid 10001 policybot
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY bot ./bot
+COPY knowledge ./knowledge
+COPY eligibility ./eligibility
+COPY locales ./locales
+RUN pip install --no-cache-dir . && mkdir /data && chown policybot /data
+
+USER policybot
+ENV DATABASE_PATH=/data/policybot.sqlite3
+VOLUME ["/data"]
+CMD ["policybot", "run"]

@@ -1,0 +1,281 @@
+"""SQLite persistence: one shared connection, start-up checks and schema migrations.
+
+Usage::
+
+    db = await open_database("data/bot.sqlite3")
+    async with db.transaction() as conn:
+        await conn.execute("INSERT ...", (...))
+    await db.close()
+
+Rules for code sharing the connection:
+
+* every write goes through :meth:`Database.transaction` (``BEGIN IMMEDIATE`` … ``COMMIT`` under an
+  ``asyncio.Lock``); a bare write on ``db.conn`` would join whatever transaction another coroutine has
+  open and could be rolled back with it;
+* reads use :meth:`Database.fetchone` / :meth:`Database.fetchall` (or ``conn`` inside a transaction),
+  so they never observe another coroutine's half-finished transaction.
+
+Schema changes are appended to :data:`MIGRATIONS`; the position in the list (1-based) is the
+``PRAGMA user_version`` the database has once that script has run.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import sqlite3
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from pathlib import Path
+from types import TracebackType
+from typing import Any, Final
+
+import aiosqlite
+
+__all__ = ["DEFAULT_BUSY_TIMEOUT_MS", "MEMORY", "MIGRATIONS", "Database", "DatabaseError", "open_database"]
+
+MEMORY: Final = ":memory:"
+DEFAULT_BUSY_TIMEOUT_MS: Final = 5000
+
+# Append-only. Never edit, reorder or remove an entry that has shipped: a database that already ran
+# script N will not run it again. Scripts must not contain BEGIN/COMMIT (each one is run inside a
+# transaction together with the user_version bump).
+MIGRATIONS: list[str] = [
+    # 1: aiogram FSM storage (bot/storage.py). NULL key parts are stored as 0 / '' so that the
+    # primary key is a real unique key (NULLs never compare equal in SQLite).
+    """
+    CREATE TABLE fsm_storage (
+        chat_id                INTEGER NOT NULL,
+        user_id                INTEGER NOT NULL,
+        bot_id                 INTEGER NOT NULL,
+        thread_id              INTEGER NOT NULL DEFAULT 0,
+        business_connection_id TEXT    NOT NULL DEFAULT '',
+        destiny                TEXT    NOT NULL DEFAULT 'default',
+        state                  TEXT,
+        data                   TEXT    NOT NULL DEFAULT '{}',
+        updated_at             INTEGER NOT NULL DEFAULT (CAST(strftime('%s', 'now') AS INTEGER)),
+        PRIMARY KEY (chat_id, user_id, bot_id, thread_id, business_connection_id, destiny)
+    ) WITHOUT ROWID;
+    CREATE INDEX fsm_storage_user_id ON fsm_storage (user_id);
+    """,
+]
+
+
+class DatabaseError(RuntimeError):
+    """The database cannot be used; the message names the file and the reason (zh / en)."""
+
+
+class Database:
+    """One aiosqlite connection (autocommit mode) plus a lock that serialises its transactions."""
+
+    def __init__(self, conn: aiosqlite.Connection, path: str) -> None:
+        self.conn: Final = conn
+        self.path: Final = path
+        self._lock = asyncio.Lock()
+        self._owner: asyncio.Task[Any] | None = None
+        self._closed = False
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """``BEGIN IMMEDIATE`` … ``COMMIT`` (``ROLLBACK`` on any exception). Not re-entrant."""
+        self._check_open()
+        task = asyncio.current_task()
+        if task is not None and self._owner is task:
+            raise RuntimeError("Database.transaction() is not re-entrant (nested call in the same task)")
+        async with self._lock:
+            self._owner = task
+            try:
+                await self.conn.execute("BEGIN IMMEDIATE")
+                yield self.conn
+                await self.conn.commit()
+            except BaseException:
+                # Unconditional: sqlite3's rollback() is a no-op without an open transaction, and it is
+                # queued behind a BEGIN/COMMIT that a cancellation may have left still pending.
+                await self.conn.rollback()
+                raise
+            finally:
+                self._owner = None
+
+    async def fetchone(self, sql: str, parameters: Iterable[Any] = ()) -> sqlite3.Row | None:
+        self._check_open()
+        async with self._lock, self.conn.execute(sql, parameters) as cursor:
+            return await cursor.fetchone()
+
+    async def fetchall(self, sql: str, parameters: Iterable[Any] = ()) -> list[sqlite3.Row]:
+        self._check_open()
+        async with self._lock, self.conn.execute(sql, parameters) as cursor:
+            return list(await cursor.fetchall())
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise DatabaseError(f"数据库已关闭 / database is closed: {self.path}")
+
+    async def close(self) -> None:
+        """Close the connection (idempotent). The last connection to close checkpoints the WAL."""
+        if self._closed:
+            return
+        self._closed = True
+        async with self._lock:
+            await self.conn.close()
+
+    async def __aenter__(self) -> Database:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+
+async def open_database(
+    path: str | os.PathLike[str],
+    *,
+    busy_timeout_ms: int = DEFAULT_BUSY_TIMEOUT_MS,
+    migrations: Sequence[str] = MIGRATIONS,
+) -> Database:
+    """Open (creating if needed) the database at *path*, check it and bring the schema up to date.
+
+    Raises :class:`DatabaseError` if the file is read-only, corrupt / not SQLite, locked by another
+    process for longer than *busy_timeout_ms*, or has a newer schema than *migrations*. An existing
+    file is never deleted or reset.
+    """
+    memory = os.fspath(path) == MEMORY
+    file = None if memory else await asyncio.to_thread(_prepare_path, path)
+    shown = str(file) if file is not None else MEMORY
+
+    try:
+        conn = await aiosqlite.connect(
+            file if file is not None else MEMORY,
+            isolation_level=None,  # autocommit; transactions are explicit (Database.transaction)
+            timeout=busy_timeout_ms / 1000,
+        )
+    except sqlite3.Error as e:
+        raise _translate(e, file, shown, busy_timeout_ms) from e
+
+    try:
+        await _setup(conn, shown, busy_timeout_ms, migrations, in_memory=memory)
+    except BaseException as e:
+        await conn.close()
+        if isinstance(e, sqlite3.Error):
+            raise _translate(e, file, shown, busy_timeout_ms) from e
+        raise
+    return Database(conn, shown)
+
+
+def _prepare_path(path: str | os.PathLike[str]) -> Path:
+    """Absolute path of the database file; creates its parent directory."""
+    file = Path(path).expanduser().absolute()
+    if file.is_dir():
+        raise DatabaseError(f"数据库路径是目录 / database path is a directory: {file}")
+    try:
+        file.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as e:
+        if isinstance(e, PermissionError) or e.errno == getattr(os, "EROFS", None):
+            raise DatabaseError(
+                f"数据库目录只读，无法创建 / database directory is read-only, cannot create: {file.parent}"
+            ) from e
+        raise DatabaseError(
+            f"无法创建数据库目录 / cannot create database directory: {file.parent} ({e})"
+        ) from e
+    return file
+
+
+async def _scalar(conn: aiosqlite.Connection, sql: str) -> Any:
+    async with conn.execute(sql) as cursor:
+        row = await cursor.fetchone()
+    return None if row is None else row[0]
+
+
+async def _setup(
+    conn: aiosqlite.Connection,
+    shown: str,
+    busy_timeout_ms: int,
+    migrations: Sequence[str],
+    *,
+    in_memory: bool,
+) -> None:
+    await conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+    await conn.execute("PRAGMA foreign_keys = ON")
+    # quick_check is the first statement that reads the file ("not a database", locked and unreadable
+    # surface here) and runs before anything could write to it (switching to WAL rewrites the header).
+    async with conn.execute("PRAGMA quick_check") as cursor:
+        problems = [str(row[0]) for row in await cursor.fetchall()]
+    if problems != ["ok"]:
+        detail = "; ".join(problems)[:500]
+        raise DatabaseError(
+            f"数据库文件已损坏（未自动重置，请恢复备份或移走该文件） / database file is corrupt "
+            f"(quick_check failed; NOT reset automatically — restore a backup or move it aside): "
+            f"{shown}: {detail}"
+        )
+
+    mode = await _scalar(conn, "PRAGMA journal_mode = WAL")
+    if not in_memory and str(mode).lower() != "wal":
+        raise DatabaseError(f"无法启用 WAL 日志模式 / cannot enable WAL journal mode (got {mode!r}): {shown}")
+    await conn.execute("PRAGMA synchronous = NORMAL")
+
+    # One write transaction per start: applies pending migrations and always rewrites user_version,
+    # which is a real write, so a read-only file or a lock held elsewhere fails here, at start.
+    try:
+        await conn.execute("BEGIN IMMEDIATE")
+        version = int(await _scalar(conn, "PRAGMA user_version"))
+        if version > len(migrations):
+            raise DatabaseError(
+                f"数据库版本 {version} 高于程序支持的 {len(migrations)}（请升级程序） / database schema "
+                f"version {version} is newer than this program supports ({len(migrations)}): {shown}"
+            )
+        for script in migrations[version:]:
+            # conn.executescript() would COMMIT first on Python 3.11; run the statements one by one.
+            for statement in _split_sql(script):
+                await conn.execute(statement)
+        await conn.execute(f"PRAGMA user_version = {len(migrations)}")
+        await conn.commit()
+    except BaseException:
+        await conn.rollback()
+        raise
+
+
+def _split_sql(script: str) -> list[str]:
+    """Split a script into complete statements (sqlite3.complete_statement handles ';' in strings)."""
+    statements: list[str] = []
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            if buffer.strip():
+                statements.append(buffer.strip())
+            buffer = ""
+    if buffer.strip():
+        raise ValueError(f"incomplete SQL statement in migration: {buffer.strip()[:200]!r}")
+    return statements
+
+
+def _unwritable(file: Path | None) -> bool:
+    if file is None:
+        return False
+    candidates = [file, Path(f"{file}-wal"), Path(f"{file}-shm")]
+    if any(p.exists() and not os.access(p, os.W_OK) for p in candidates):
+        return True
+    return not os.access(file.parent, os.W_OK)
+
+
+def _translate(error: sqlite3.Error, file: Path | None, shown: str, busy_timeout_ms: int) -> DatabaseError:
+    code = getattr(error, "sqlite_errorcode", -1) & 0xFF
+    reason = f"{getattr(error, 'sqlite_errorname', type(error).__name__)}: {error}"
+    cannot_open = code in (sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_PERM)
+    if code == sqlite3.SQLITE_READONLY or (cannot_open and _unwritable(file)):
+        return DatabaseError(f"数据库文件只读 / database is read-only: {shown} ({reason})")
+    if code in (sqlite3.SQLITE_NOTADB, sqlite3.SQLITE_CORRUPT):
+        return DatabaseError(
+            f"数据库文件已损坏或不是 SQLite 数据库（未自动重置，请恢复备份或移走该文件） / database file "
+            f"is corrupt or not a SQLite database (NOT reset automatically — restore a backup or move it "
+            f"aside): {shown} ({reason})"
+        )
+    if code in (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED):
+        return DatabaseError(
+            f"数据库被其他进程锁定（已等待 {busy_timeout_ms} ms） / database is locked by another process "
+            f"(waited {busy_timeout_ms} ms): {shown} ({reason})"
+        )
+    return DatabaseError(f"无法打开数据库 / cannot open database: {shown} ({reason})")

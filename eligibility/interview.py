@@ -1,0 +1,78 @@
+"""The adaptive interview as pure functions: given what is known, what to ask next.
+
+It asks only facts some still-open measure needs (its `missing`), in the order the measures
+and their conditions come, so the base conditions come first and one failed base condition
+ends the interview at once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from eligibility.facts import Facts
+from eligibility.rules import evaluate
+from knowledge.loader import KnowledgeBase
+
+
+def open_facts(kb: KnowledgeBase, facts: Facts) -> list[str]:
+    """Every fact whose answer could still change a verdict or an amount, in asking order."""
+    wanted: dict[str, None] = {}
+    for measure in kb.measures():
+        for name in evaluate(kb, measure, facts).missing:
+            wanted.setdefault(name, None)
+    return list(wanted)
+
+
+def next_fact(kb: KnowledgeBase, facts: Facts, skipped: frozenset[str] = frozenset()) -> str | None:
+    """The next fact to ask, or None when no answer could change any result."""
+    return next((name for name in open_facts(kb, facts) if name not in skipped), None)
+
+
+@dataclass(frozen=True)
+class Interview:
+    """One enterprise's interview: answers so far, skipped facts, and the order they came in.
+
+    Immutable and JSON-friendly, so any door (bot, terminal) can persist it between messages.
+    """
+
+    answers: dict[str, Any] = field(default_factory=dict)
+    skipped: tuple[str, ...] = ()
+    history: tuple[str, ...] = ()  # facts answered or skipped, oldest first (for "back")
+
+    @property
+    def facts(self) -> Facts:
+        return Facts.model_validate(self.answers)
+
+    def next(self, kb: KnowledgeBase) -> str | None:
+        return next_fact(kb, self.facts, frozenset(self.skipped))
+
+    def remaining(self, kb: KnowledgeBase) -> int:
+        """At most how many more questions: the open facts not yet skipped."""
+        return sum(1 for name in open_facts(kb, self.facts) if name not in self.skipped)
+
+    def answer(self, name: str, value: Any) -> Interview:
+        facts = self.facts.with_fact(name, value)  # validates the value
+        answers = facts.model_dump(mode="json", exclude_none=True)
+        skipped = tuple(s for s in self.skipped if s != name)
+        return Interview(answers, skipped, (*self.history, name))
+
+    def skip(self, name: str) -> Interview:
+        return Interview(dict(self.answers), (*self.skipped, name), (*self.history, name))
+
+    def back(self) -> tuple[Interview, str | None]:
+        """Forget the last answer (or skip); returns the fact to ask again."""
+        if not self.history:
+            return self, None
+        last = self.history[-1]
+        answers = {k: v for k, v in self.answers.items() if k != last}
+        skipped = tuple(s for s in self.skipped if s != last)
+        return Interview(answers, skipped, self.history[:-1]), last
+
+    def to_json(self) -> dict[str, Any]:
+        return {"answers": self.answers, "skipped": list(self.skipped), "history": list(self.history)}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Interview:
+        answers = Facts.model_validate(data.get("answers") or {}).model_dump(mode="json", exclude_none=True)
+        return cls(answers, tuple(data.get("skipped") or ()), tuple(data.get("history") or ()))
