@@ -121,6 +121,10 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("--date", type=_date_arg, help="judge validity as of this day (YYYY-MM-DD)")
     show.add_argument("--json", action="store_true")
     show.set_defaults(handler=cmd_kb_show)
+
+    from bot.app import add_commands
+
+    add_commands(sub)
     return parser
 
 

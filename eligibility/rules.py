@@ -141,7 +141,6 @@ def compute(
         how_zh = f"{format_quantity(base, None, 'zh')} × {format_money(amount.value, 'zh')}"
         how_en = f"{format_quantity(base, None, 'en')} × {format_money(amount.value, 'en')}"
     value = raw if amount.cap is None else min(raw, Decimal(amount.cap))
-    value = value.to_integral_value(rounding=ROUND_FLOOR)
     cap_zh = (
         f"（上限{format_money(amount.cap, 'zh')}）" if amount.cap is not None and raw > amount.cap else ""
     )
@@ -292,6 +291,10 @@ def evaluate(kb: KnowledgeBase, entry: Entry, facts: Facts) -> MeasureResult:
     open_missing = [m for r in results if r.status is not False for m in r.missing]
     missing = tuple(dict.fromkeys(gate_missing + open_missing))
     eligible = [r for r in results if r.status is True]
+    if results and all(r.status is False for r in results):
+        # Every benefit has failed on its own terms: nothing unknown can change that.
+        failed = [r for result in results for r in result.reasons if r.met is False]
+        return MeasureResult(entry.id, "ineligible", None, tuple(failed), (), units, benefits=tuple(results))
     for result in results:
         if result.status is not False or not eligible:
             reasons += result.reasons
@@ -330,10 +333,25 @@ def evaluate(kb: KnowledgeBase, entry: Entry, facts: Facts) -> MeasureResult:
     return MeasureResult(
         entry.id,
         "eligible",
-        None if total is None else int(total),
+        None if total is None else int(total.to_integral_value(rounding=ROUND_FLOOR)),
         tuple(reasons),
         missing,
         units,
         no_figure=no_figure,
         benefits=tuple(results),
     )
+
+
+def benefit_results(entry: Entry, values: Mapping[str, Any]) -> list[BenefitResult]:
+    """Each benefit of a measure on the given values, the measure's own conditions set aside."""
+    return [_benefit(b, values, entry.id) for b in entry.benefits]
+
+
+def known_conditions(entry: Entry, values: Mapping[str, Any]) -> list[Reason]:
+    """The measure's own conditions that the values settle, met or not."""
+    reasons = []
+    for condition in entry.conditions:
+        status = check(condition, values)
+        if status is not None:
+            reasons.append(Reason(condition.label, status, entry.id))
+    return reasons

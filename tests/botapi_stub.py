@@ -141,7 +141,19 @@ _STRING_FIELDS: Final = frozenset(
         "video_note",
         "certificate",
         "question",
+        "explanation",
         "address",
+        "payload",
+        "currency",
+        "provider_token",
+        "start_parameter",
+        "first_name",
+        "last_name",
+        "phone_number",
+        "vcard",
+        "invite_link",
+        "custom_title",
+        "prompt",
     }
 )
 
@@ -334,7 +346,9 @@ _TAG_RE: Final = re.compile(
     r"((?:\s+[A-Za-z_:][-A-Za-z0-9_:.]*(?:\s*=\s*(?:\"[^\"]*\"|'[^']*'|[^\s\"'=<>`]+))?)*)"
     r"\s*(/?)>"
 )
-_ATTR_RE: Final = re.compile(r"([A-Za-z_:][-A-Za-z0-9_:.]*)(?:\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s\"'=<>`]+)))?")
+_ATTR_RE: Final = re.compile(
+    r"([A-Za-z_:][-A-Za-z0-9_:.]*)(?:\s*=\s*(?:\"([^\"]*)\"|'([^']*)'|([^\s\"'=<>`]+)))?"
+)
 _ENTITY_RE: Final = re.compile(r"&(?:(lt|gt|amp|quot|apos)|#([0-9]{1,7})|#[xX]([0-9a-fA-F]{1,6}));")
 _NAMED_ENTITIES: Final = {"lt": "<", "gt": ">", "amp": "&", "quot": '"', "apos": "'"}
 _SIMPLE_TAGS: Final = {
@@ -384,6 +398,7 @@ def parse_html(source: str) -> tuple[str, list[JSON]]:
     out: list[str] = []
     pos16 = 0  # UTF-16 length of the output so far
     stack: list[tuple[str, int, str, JSON]] = []  # tag, start, entity type, extra fields
+    extra: JSON
     entities: list[JSON] = []
     i = 0
     n = len(source)
@@ -396,7 +411,7 @@ def parse_html(source: str) -> tuple[str, list[JSON]]:
                 name_m = re.match(r"</?([A-Za-z0-9-]*)", source[i:])
                 name = name_m.group(1) if name_m else ""
                 if not name:
-                    raise _parse_error(f"Unsupported start tag \"\" at byte offset {byte_offset}")
+                    raise _parse_error(f'Unsupported start tag "" at byte offset {byte_offset}')
                 raise _parse_error(f"Unclosed start tag at byte offset {byte_offset}")
             closing, tag, attr_text, _self_closing = m.group(1), m.group(2).lower(), m.group(3), m.group(4)
             i = m.end()
@@ -424,7 +439,7 @@ def parse_html(source: str) -> tuple[str, list[JSON]]:
                 for am in _ATTR_RE.finditer(attr_text)
             }
             etype = _SIMPLE_TAGS[tag]
-            extra: JSON = {}
+            extra = {}
             if tag == "span" and attrs.get("class") != "tg-spoiler":
                 raise _parse_error(f'Tag "span" must have class "tg-spoiler" at byte offset {byte_offset}')
             if tag == "a":
@@ -587,9 +602,9 @@ class _Notifier:
         self._event = asyncio.Event()
 
 
-async def _wait(event: asyncio.Event, timeout: float) -> None:
+async def _wait(event: asyncio.Event, seconds: float) -> None:
     with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(event.wait(), timeout)
+        await asyncio.wait_for(event.wait(), seconds)
 
 
 class _Window:
@@ -715,7 +730,7 @@ class CallCursor:
         method: str | tuple[str, ...] = "*",
         chat_id: int | str | None = None,
         predicate: Predicate | None = None,
-        timeout: float = 10.0,
+        timeout: float = 10.0,  # noqa: ASYNC109
         *,
         ok: bool | None = None,
     ) -> Call:
@@ -864,7 +879,7 @@ class BotAPIStub:
         try:
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind((self.host, self.port))
-            site = web.SockSite(runner, sock, shutdown_timeout=1.0)
+            site = web.SockSite(runner, sock)
             await site.start()
         except BaseException:
             sock.close()
@@ -1142,7 +1157,7 @@ class BotAPIStub:
         method: str | tuple[str, ...] = "*",
         chat_id: int | str | None = None,
         predicate: Predicate | None = None,
-        timeout: float = 10.0,
+        timeout: float = 10.0,  # noqa: ASYNC109
         *,
         ok: bool | None = None,
     ) -> Call:
@@ -1183,7 +1198,7 @@ class BotAPIStub:
         text: str,
         *,
         replies: int = 1,
-        timeout: float = 10.0,
+        timeout: float = 10.0,  # noqa: ASYNC109
         chat_id: int | None = None,
     ) -> list[JSON]:
         """Send a text and wait for ``replies`` messages sent back to that chat; returns them."""
@@ -1198,7 +1213,7 @@ class BotAPIStub:
             out.append(call.result)
         return out
 
-    async def idle(self, quiet: float = 0.1, timeout: float = 10.0) -> None:
+    async def idle(self, quiet: float = 0.1, timeout: float = 10.0) -> None:  # noqa: ASYNC109
         """Wait until every update was handed to the bot, no request is in flight (long polls
         aside) and no request came for ``quiet`` seconds — "the bot has nothing more to say"."""
         loop = asyncio.get_running_loop()
@@ -1360,7 +1375,11 @@ class BotAPIStub:
                 raise ValueError(f"chat_id is required for a {chat_type} chat")
             cid = chat_id
             known = self._chats.get(cid, {})
-            chat = {"id": cid, "type": chat_type, "title": chat_title or known.get("title") or f"测试群 {cid}"}
+            chat = {
+                "id": cid,
+                "type": chat_type,
+                "title": chat_title or known.get("title") or f"测试群 {cid}",
+            }
         self._chats[cid] = chat
         message: JSON = {
             "message_id": self._next_message_id(cid),
@@ -1385,9 +1404,15 @@ class BotAPIStub:
         else:
             update = {"update_id": next(self._update_ids), **update}
         self.updates.append(update)
+        query = update.get("callback_query")
+        if isinstance(query, dict) and isinstance(query.get("id"), str):
+            self._callbacks.setdefault(query["id"], None)
         if _update_type(update) not in self._allowed_updates:
-            logger.info("update %s of type %s dropped: not in allowed_updates", update["update_id"],
-                        _update_type(update))
+            logger.info(
+                "update %s of type %s dropped: not in allowed_updates",
+                update["update_id"],
+                _update_type(update),
+            )
             self.dropped_updates.append(update)
             return update
         self._pending.append(_Pending(update))
@@ -1420,8 +1445,8 @@ class BotAPIStub:
     async def _read_params(self, request: web.Request) -> tuple[JSON, dict[str, StoredFile]]:
         params: JSON = {}
         parts: dict[str, StoredFile] = {}
-        for key, value in request.query.items():
-            params[key] = _decode_field(key, value)
+        for qkey, qvalue in request.query.items():
+            params[qkey] = _decode_field(qkey, qvalue)
         if request.method != "POST" or not request.can_read_body:
             return params, parts
         ctype = request.content_type
@@ -1455,8 +1480,9 @@ class BotAPIStub:
         try:
             params, parts = await self._read_params(request)
         except (ValueError, UnicodeDecodeError):
-            return self._json_response(400, {"ok": False, "error_code": 400,
-                                             "description": "Bad Request: can't parse request body"})
+            return self._json_response(
+                400, {"ok": False, "error_code": 400, "description": "Bad Request: can't parse request body"}
+            )
         outcome = await self._execute(
             token, method, params, parts, content_type=request.content_type, started=started
         )
@@ -1533,30 +1559,62 @@ class BotAPIStub:
         finished = time.monotonic()
         if error is None and not dropped:
             response: JSON = {"ok": True, "result": result}
-            call = Call(len(self.calls), name, params, token, True, result, files=resolved,
-                        content_type=content_type, via_webhook_reply=via_webhook_reply,
-                        started=started, finished=finished)
+            call = Call(
+                len(self.calls),
+                name,
+                params,
+                token,
+                True,
+                result,
+                files=resolved,
+                content_type=content_type,
+                via_webhook_reply=via_webhook_reply,
+                started=started,
+                finished=finished,
+            )
             status = 200
         elif dropped:
             response = {}
-            call = Call(len(self.calls), name, params, token, False, description="connection dropped",
-                        content_type=content_type, started=started, finished=finished)
+            call = Call(
+                len(self.calls),
+                name,
+                params,
+                token,
+                False,
+                description="connection dropped",
+                content_type=content_type,
+                started=started,
+                finished=finished,
+            )
             status = 0
         else:
             assert error is not None
             response = {"ok": False, "error_code": error.error_code, "description": error.description}
             if error.parameters:
                 response["parameters"] = error.parameters
-            call = Call(len(self.calls), name, params, token, False, None, error.error_code, error.description,
-                        content_type=content_type, via_webhook_reply=via_webhook_reply,
-                        started=started, finished=finished)
+            call = Call(
+                len(self.calls),
+                name,
+                params,
+                token,
+                False,
+                None,
+                error.error_code,
+                error.description,
+                content_type=content_type,
+                via_webhook_reply=via_webhook_reply,
+                started=started,
+                finished=finished,
+            )
             status = error.error_code
         self._record(call)
         if dropped:
             return _DROP
         return status, response
 
-    def _resolved_inputs(self, key: str, value: Any, parts: Mapping[str, StoredFile]) -> dict[str, StoredFile]:
+    def _resolved_inputs(
+        self, key: str, value: Any, parts: Mapping[str, StoredFile]
+    ) -> dict[str, StoredFile]:
         if isinstance(value, str) and value.startswith("attach://") and value[9:] in parts:
             return {key: parts[value[9:]]}
         if key in parts:
@@ -1667,8 +1725,15 @@ class BotAPIStub:
             return False
         if reply is not None:
             method, params, parts = reply
-            await self._execute(self._webhook_token, method, params, parts,
-                                content_type="webhook-reply", started=time.monotonic(), via_webhook_reply=True)
+            await self._execute(
+                self._webhook_token,
+                method,
+                params,
+                parts,
+                content_type="webhook-reply",
+                started=time.monotonic(),
+                via_webhook_reply=True,
+            )
         return True
 
     async def _read_webhook_reply(
@@ -1726,22 +1791,34 @@ class BotAPIStub:
             if action == "send_text":
                 result = self.send_text(int(body["user_id"]), str(body["text"]))
             elif action == "press_button":
-                result = self.press_button(int(body["user_id"]), int(body["message_id"]),
-                                           str(body["callback_data"]))
+                result = self.press_button(
+                    int(body["user_id"]), int(body["message_id"]), str(body["callback_data"])
+                )
             elif action == "update":
                 result = self.send_update(body)
             elif action == "calls":
                 since = int(query.get("since", 0))
                 result = [
-                    {"index": c.index, "method": c.method, "params": c.params, "ok": c.ok, "result": c.result,
-                     "error_code": c.error_code, "description": c.description}
+                    {
+                        "index": c.index,
+                        "method": c.method,
+                        "params": c.params,
+                        "ok": c.ok,
+                        "result": c.result,
+                        "error_code": c.error_code,
+                        "description": c.description,
+                    }
                     for c in self.calls[since:]
                 ]
             elif action == "messages":
                 result = self.messages(int(query["chat_id"]))
             elif action == "fail_next":
-                self.fail_next(str(body["method"]), int(body.get("error_code", 429)),
-                               int(body.get("retry_after", 1)), int(body.get("count", 1)))
+                self.fail_next(
+                    str(body["method"]),
+                    int(body.get("error_code", 429)),
+                    int(body.get("retry_after", 1)),
+                    int(body.get("count", 1)),
+                )
                 result = True
             elif action == "block_user":
                 self.block_user(int(body["chat_id"]))
@@ -1753,7 +1830,9 @@ class BotAPIStub:
                 return web.json_response({"ok": False, "description": "unknown action"}, status=404)
         except (KeyError, ValueError, TypeError) as exc:
             return web.json_response({"ok": False, "description": f"{type(exc).__name__}: {exc}"}, status=400)
-        return web.json_response({"ok": True, "result": result}, dumps=lambda o: json.dumps(o, ensure_ascii=False))
+        return web.json_response(
+            {"ok": True, "result": result}, dumps=lambda o: json.dumps(o, ensure_ascii=False)
+        )
 
     # ---------------------------------------------------------------- method handlers
 
@@ -1805,8 +1884,9 @@ class BotAPIStub:
             self._set_allowed_updates(p["allowed_updates"])
         if self._webhook_url is not None:
             raise StubAPIError(
-                409, "Conflict: can't use getUpdates method while webhook is active; "
-                "use deleteWebhook to delete the webhook first"
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
             )
         if offset > 0:
             self._pending = [x for x in self._pending if int(x.update["update_id"]) >= offset]
@@ -1823,8 +1903,9 @@ class BotAPIStub:
                 return []
             if generation != self._poll_generation:
                 raise StubAPIError(
-                    409, "Conflict: terminated by other getUpdates request; "
-                    "make sure that only one bot instance is running"
+                    409,
+                    "Conflict: terminated by other getUpdates request; "
+                    "make sure that only one bot instance is running",
                 )
             if self._webhook_url is not None:
                 raise StubAPIError(409, "Conflict: can't use getUpdates method while webhook is active")
@@ -1845,8 +1926,9 @@ class BotAPIStub:
         if self.strict and secret is not None and not _SECRET_RE.match(secret):
             raise StubAPIError(400, "Bad Request: secret token contains unallowed characters")
         if url and not url.startswith(("http://", "https://")):
-            raise StubAPIError(400, "Bad Request: bad webhook: Webhook can be set up only on ports 80, 88, "
-                               "443 or 8443")
+            raise StubAPIError(
+                400, "Bad Request: bad webhook: Webhook can be set up only on ports 80, 88, 443 or 8443"
+            )
         if "allowed_updates" in p:
             self._set_allowed_updates(p["allowed_updates"])
         if _opt_bool(p, "drop_pending_updates"):
@@ -1948,14 +2030,22 @@ class BotAPIStub:
             given = _opt_json(params, entities_key)
             entities = given if isinstance(given, list) and given else None
         else:
-            raise StubAPIError(400, f"Bad Request: unsupported parse_mode \"{parse_mode}\"")
+            raise StubAPIError(400, f'Bad Request: unsupported parse_mode "{parse_mode}"')
         if self.strict:
             if not text.strip():
-                raise StubAPIError(400, "Bad Request: message text is empty" if key == "text"
-                                   else "Bad Request: message caption is empty")
+                raise StubAPIError(
+                    400,
+                    "Bad Request: message text is empty"
+                    if key == "text"
+                    else "Bad Request: message caption is empty",
+                )
             if utf16_len(text) > limit:
-                raise StubAPIError(400, "Bad Request: message is too long" if key == "text"
-                                   else "Bad Request: message caption is too long")
+                raise StubAPIError(
+                    400,
+                    "Bad Request: message is too long"
+                    if key == "text"
+                    else "Bad Request: message caption is too long",
+                )
         return text, entities
 
     def _reply_markup(self, chat_id: int | None, params: JSON) -> JSON | None:
@@ -1982,14 +2072,18 @@ class BotAPIStub:
     @staticmethod
     def _check_inline_button(button: Any) -> None:
         if not isinstance(button, dict) or not isinstance(button.get("text"), str):
-            raise StubAPIError(400, "Bad Request: can't parse inline keyboard button: Field \"text\" must be "
-                               "of type String")
+            raise StubAPIError(
+                400, 'Bad Request: can\'t parse inline keyboard button: Field "text" must be of type String'
+            )
         if not button["text"]:
             raise StubAPIError(400, "Bad Request: BUTTON_TEXT_INVALID")
         actions = _INLINE_BUTTON_ACTIONS.intersection(button)
         if not actions:
-            raise StubAPIError(400, "Bad Request: can't parse inline keyboard button: Text buttons are "
-                               "unallowed in the inline keyboard")
+            raise StubAPIError(
+                400,
+                "Bad Request: can't parse inline keyboard button: Text buttons are "
+                "unallowed in the inline keyboard",
+            )
         if "callback_data" in button:
             data = button["callback_data"]
             if not isinstance(data, str) or not 1 <= len(data.encode()) <= CALLBACK_DATA_LIMIT:
@@ -1997,11 +2091,11 @@ class BotAPIStub:
         if "url" in button:
             url = button["url"]
             if not isinstance(url, str) or not re.match(r"^(https?|tg)://\S+$", url):
-                raise StubAPIError(400, f"Bad Request: inline keyboard button URL '{url}' is invalid: "
-                                   "Wrong HTTP URL")
+                raise StubAPIError(
+                    400, f"Bad Request: inline keyboard button URL '{url}' is invalid: Wrong HTTP URL"
+                )
 
     def _bot_message(self, token: str, chat_id: int, content: JSON, params: JSON) -> JSON:
-        inline = self._reply_markup(chat_id, params)
         chat = self._ensure_chat(chat_id)
         data: JSON = {
             "message_id": 0,
@@ -2019,6 +2113,7 @@ class BotAPIStub:
                 data["reply_to_message"] = _strip_reply(replied.data)
             elif self.strict and not allow:
                 raise StubAPIError(400, "Bad Request: message to be replied not found")
+        inline = self._reply_markup(chat_id, params)
         if inline is not None:
             data["reply_markup"] = inline
         data["message_id"] = self._next_message_id(chat_id)
@@ -2104,8 +2199,9 @@ class BotAPIStub:
         old = {k: v for k, v in stored.data.items() if k != "edit_date"}
         if self.strict and data == old:
             raise StubAPIError(
-                400, "Bad Request: message is not modified: specified new message content and reply markup "
-                "are exactly the same as a current content and reply markup of the message"
+                400,
+                "Bad Request: message is not modified: specified new message content and reply markup "
+                "are exactly the same as a current content and reply markup of the message",
             )
         data["edit_date"] = int(time.time())
         stored.data = data
@@ -2210,9 +2306,11 @@ async def _serve(args: argparse.Namespace) -> None:
     ) as api:
         print(f"Bot API stub listening on {api.base_url}", flush=True)
         print(f"  bot:  TelegramAPIServer.from_base({api.base_url!r}), any token", flush=True)
-        print(f"  control: POST {api.base_url}/_stub/send_text {{\"user_id\": 42, \"text\": \"你好\"}}", flush=True)
+        print(f'  control: POST {api.base_url}/_stub/send_text {{"user_id": 42, "text": "你好"}}', flush=True)
         if args.verbose or args.chat is not None:
-            api.add_listener(lambda c: print(f"<- {_describe(c)}", flush=True) if c.method != "getUpdates" else None)
+            api.add_listener(
+                lambda c: print(f"<- {_describe(c)}", flush=True) if c.method != "getUpdates" else None
+            )
         loop = asyncio.get_running_loop()
         stop = asyncio.Event()
         for sig in (signal.SIGINT, signal.SIGTERM):
@@ -2220,8 +2318,10 @@ async def _serve(args: argparse.Namespace) -> None:
                 loop.add_signal_handler(sig, stop.set)
         if args.chat is not None:
             user_id = int(args.chat)
-            print(f"  typing a line sends it as user {user_id}; '!press MESSAGE_ID DATA' presses a button",
-                  flush=True)
+            print(
+                f"  typing a line sends it as user {user_id}; '!press MESSAGE_ID DATA' presses a button",
+                flush=True,
+            )
 
             def on_line() -> None:
                 line = sys.stdin.readline()

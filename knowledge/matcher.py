@@ -1,0 +1,423 @@
+"""Which entry does a question ask about? Answer, ask back, or decline honestly.
+
+Evidence, from strongest to weakest:
+1. decisive phrases: an entry's keywords and synonyms found in the question, exactly or by
+   pinyin (海外苍 → 海外仓), weighted by how few entries use them; a phrase inside a longer
+   matched phrase counts little ("出口" inside "出口退税"), so near-misses lose to the
+   out-of-scope topic that names them;
+2. BM25 over jieba words and over character bigrams of every field (the bigrams catch
+   words jieba splits differently, and typos that keep one character of two);
+3. rapidfuzz similarity to the entry's sample questions (tokens joined with spaces);
+4. English: phrase hits and BM25 over the English fields.
+
+Out-of-scope topics (data/out_of_scope.yaml) compete as pseudo-entries; when one wins, the
+question is declined with its referral.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import jieba
+import yaml
+from pypinyin import lazy_pinyin
+from rapidfuzz import fuzz
+
+from knowledge.loader import PACKAGE_DIR, KnowledgeBase
+from knowledge.models import Localized
+from knowledge.text import normalize
+
+jieba.setLogLevel(logging.WARNING)
+
+Outcome = Literal["answer", "clarify", "decline"]
+TOPICS_FILE = PACKAGE_DIR / "data" / "out_of_scope.yaml"
+USER_DICT = PACKAGE_DIR / "data" / "userdict.txt"
+
+
+@dataclass(frozen=True)
+class Match:
+    id: str
+    score: float
+
+
+@dataclass(frozen=True)
+class Referral:
+    """Why a question was declined, and where to ask instead (office None: nowhere obvious)."""
+
+    id: str
+    kind: Literal["out_of_scope", "greeting"]
+    message: Localized
+    office: str | None = None
+
+
+@dataclass(frozen=True)
+class Decision:
+    query: str
+    outcome: Outcome
+    matches: tuple[Match, ...]
+    referral: Referral | None = None
+
+
+# --- text to tokens -----------------------------------------------------------------------
+
+_CJK = re.compile(r"[\u4e00-\u9fff]+")
+_LATIN = re.compile(r"[a-z][a-z0-9+'-]*|\d{4}")
+_NUMBER = re.compile(r"\d[\d,.]*\s*(?:万|亿|千|百|w|k)?")
+_STOP_ZH = frozenset(
+    ["的", "了", "吗", "呢", "吧", "啊", "呀", "嘛", "么", "是", "有", "在", "和", "与", "及", "或", "也", "都", "就", "还", "又", "要", "会", "能", "可", "可以", "能否", "能不能", "可不可以", "我", "我们", "你", "你们", "您", "他", "它", "她", "咱", "咱们", "这", "那", "这个", "那个", "这种", "哪", "哪些", "什么", "怎么", "怎么样", "怎样", "如何", "多少", "几", "请问", "请", "问", "一下", "想", "想问", "问下", "知道", "告诉", "一个", "个", "家", "些", "给", "对", "把", "被", "让", "到", "从", "为", "为了", "如果", "那么", "公司", "企业", "单位", "我司", "本公司", "衡阳", "衡阳市", "政策", "措施", "文件", "支持", "补贴", "奖励", "扶持", "资金", "元", "万", "万元", "拿", "领", "申请", "享受", "有没有", "没有", "不", "没", "吗", "啥", "哪里", "谁", "多", "大", "今年", "去年", "当年", "年", "每年", "最高", "最多"]
+)
+_STOP_EN = frozenset(
+    ["a", "an", "the", "of", "to", "for", "in", "on", "at", "by", "with", "and", "or", "is", "are", "was", "were", "be", "been", "can", "could", "do", "does", "did", "i", "we", "our", "you", "your", "my", "me", "it", "its", "this", "that", "there", "what", "which", "who", "how", "much", "many", "any", "some", "get", "got", "have", "has", "policy", "subsidy", "subsidies", "support", "company", "companies", "enterprise", "business", "hengyang", "please", "tell", "about", "if", "from", "as", "would", "will", "should", "than", "then", "so", "up", "out", "into", "per", "year", "yuan", "rmb", "usd", "cny"]
+)
+
+
+def _strip_numbers(text: str) -> str:
+    return _NUMBER.sub(" ", text)
+
+
+def bigrams(text: str) -> list[str]:
+    grams: list[str] = []
+    for run in _CJK.findall(text):
+        grams += [run[i : i + 2] for i in range(len(run) - 1)] or [run]
+    return grams
+
+
+def english_tokens(text: str) -> list[str]:
+    tokens = []
+    for word in _LATIN.findall(text.lower()):
+        if word in _STOP_EN:
+            continue
+        tokens.append(word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word)
+    return tokens
+
+
+def pinyin_key(text: str) -> tuple[str, ...]:
+    return tuple(lazy_pinyin(text))
+
+
+# --- BM25 -----------------------------------------------------------------------------------
+
+
+@dataclass
+class BM25:
+    """Okapi BM25 over weighted term counts, with an inverted index (cheap on large bases)."""
+
+    k1: float = 1.2
+    b: float = 0.6
+    postings: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
+    lengths: list[float] = field(default_factory=list)
+    idf: dict[str, float] = field(default_factory=dict)
+
+    @classmethod
+    def build(cls, docs: Sequence[Mapping[str, float]]) -> BM25:
+        index = cls()
+        postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
+        for number, doc in enumerate(docs):
+            index.lengths.append(sum(doc.values()))
+            for term, tf in doc.items():
+                postings[term].append((number, tf))
+        index.postings = dict(postings)
+        n = len(docs)
+        index.idf = {t: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in postings.items()}
+        return index
+
+    def scores(self, terms: Iterable[str]) -> dict[int, float]:
+        if not self.lengths:
+            return {}
+        average = sum(self.lengths) / len(self.lengths) or 1.0
+        out: dict[int, float] = defaultdict(float)
+        for term in set(terms):
+            for doc, tf in self.postings.get(term, ()):
+                norm = tf + self.k1 * (1 - self.b + self.b * self.lengths[doc] / average)
+                out[doc] += self.idf[term] * tf * (self.k1 + 1) / norm
+        return out
+
+
+# --- the index ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Doc:
+    id: str
+    topic: Referral | None  # set for out-of-scope pseudo-entries
+    phrases: tuple[str, ...]
+    phrases_en: tuple[str, ...]
+    questions: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class _Topic:
+    referral: Referral
+    keywords: tuple[str, ...]
+    keywords_en: tuple[str, ...]
+
+
+def load_topics(path: Path = TOPICS_FILE) -> list[_Topic]:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    topics = []
+    for item in raw["topics"]:
+        referral = Referral(item["id"], item["kind"], Localized(**item["message"]), item.get("office"))
+        topics.append(_Topic(referral, tuple(map(str, item["keywords"])), tuple(map(str, item.get("keywords_en", [])))))
+    return topics
+
+
+@lru_cache(maxsize=1)
+def _tokenizer() -> jieba.Tokenizer:
+    tokenizer = jieba.Tokenizer()
+    tokenizer.initialize()
+    if USER_DICT.exists():
+        tokenizer.load_userdict(str(USER_DICT))
+    return tokenizer
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How the evidence adds up, and where answer / clarify / decline part (tuned on dev.yaml)."""
+
+    phrase: float = 1.0
+    words: float = 0.35
+    grams: float = 0.25
+    fuzzy: float = 0.6
+    english: float = 0.8
+    nested_phrase: float = 0.25  # a phrase inside a longer matched phrase of another entry
+    pinyin_phrase: float = 0.8
+    topic_phrase: float = 1.5  # an out-of-scope concept named outright is what the question is about
+    decline_below: float = 3.0  # absolute evidence under which nothing is answered
+    clarify_ratio: float = 0.85  # runner-up within this share of the best: ask back
+    clarify_below: float = 2.6  # ...unless the best has this much evidence
+
+
+class Matcher:
+    def __init__(
+        self,
+        kb: KnowledgeBase,
+        extra_questions: Mapping[str, Sequence[str]] | None = None,
+        *,
+        topics: Sequence[_Topic] | None = None,
+        weights: Weights | None = None,
+    ) -> None:
+        self.kb = kb
+        self.weights = weights or Weights()
+        self._tokenizer = _tokenizer()
+        extra = extra_questions or {}
+        docs: list[_Doc] = []
+        for entry in kb:
+            phrases = {normalize(p) for p in (*entry.keywords, *entry.synonyms, entry.title.zh)}
+            phrases_en = {normalize(p) for p in (*entry.keywords_en, entry.title.en)}
+            questions = tuple(normalize(q) for q in (*entry.questions, *extra.get(entry.id, ())))
+            docs.append(_Doc(entry.id, None, tuple(sorted(p for p in phrases if p)), tuple(sorted(phrases_en)), questions))
+        for topic in load_topics() if topics is None else topics:
+            docs.append(
+                _Doc(
+                    topic.referral.id,
+                    topic.referral,
+                    tuple(normalize(k) for k in topic.keywords),
+                    tuple(normalize(k) for k in topic.keywords_en),
+                    (),
+                )
+            )
+        self._docs = docs
+        for doc in docs:
+            for phrase in doc.phrases:
+                if _CJK.search(phrase):
+                    self._tokenizer.add_word(phrase, freq=2000)
+        self._build_text_indexes(kb, extra)
+        self._build_phrase_tables()
+
+    # building --------------------------------------------------------------------------
+
+    def _fields(self, kb: KnowledgeBase, extra: Mapping[str, Sequence[str]]) -> list[list[tuple[str, float]]]:
+        fields: list[list[tuple[str, float]]] = []
+        for doc in self._docs:
+            entry = kb.get(doc.id) if doc.topic is None else None
+            parts: list[tuple[str, float]] = [(" ".join(doc.phrases), 3.0)]
+            if entry is not None:
+                parts += [
+                    (normalize(entry.title.zh), 3.0),
+                    (" ".join(doc.questions), 1.0),
+                    (normalize(entry.summary.zh), 1.0),
+                    (normalize(entry.source), 0.5),
+                ]
+            fields.append(parts)
+        return fields
+
+    def _build_text_indexes(self, kb: KnowledgeBase, extra: Mapping[str, Sequence[str]]) -> None:
+        word_docs: list[dict[str, float]] = []
+        gram_docs: list[dict[str, float]] = []
+        english_docs: list[dict[str, float]] = []
+        for doc, parts in zip(self._docs, self._fields(kb, extra), strict=True):
+            words: defaultdict[str, float] = defaultdict(float)
+            grams: defaultdict[str, float] = defaultdict(float)
+            for text, weight in parts:
+                for token in self.words(text):
+                    words[token] += weight
+                for gram in bigrams(_strip_numbers(text)):
+                    grams[gram] += weight
+            english: defaultdict[str, float] = defaultdict(float)
+            entry = kb.get(doc.id) if doc.topic is None else None
+            en_parts = [(" ".join(doc.phrases_en), 3.0)]
+            if entry is not None:
+                en_parts += [(entry.title.en, 2.0), (entry.summary.en, 1.0)]
+            for text, weight in en_parts:
+                for token in english_tokens(text):
+                    english[token] += weight
+            word_docs.append(words)
+            gram_docs.append(grams)
+            english_docs.append(english)
+        self._words = BM25.build(word_docs)
+        self._grams = BM25.build(gram_docs)
+        self._english = BM25.build(english_docs)
+
+    def _build_phrase_tables(self) -> None:
+        owners: dict[str, set[int]] = defaultdict(set)
+        owners_en: dict[str, set[int]] = defaultdict(set)
+        by_pinyin: dict[tuple[str, ...], set[int]] = defaultdict(set)
+        pinyin_phrase: dict[tuple[str, ...], str] = {}
+        for number, doc in enumerate(self._docs):
+            for phrase in doc.phrases:
+                owners[phrase].add(number)
+                if len(phrase) >= 2 and _CJK.fullmatch(phrase):
+                    key = pinyin_key(phrase)
+                    by_pinyin[key].add(number)
+                    pinyin_phrase[key] = phrase
+            for phrase in doc.phrases_en:
+                owners_en[phrase].add(number)
+        n = len(self._docs)
+        self._phrase_owners = dict(owners)
+        self._phrase_owners_en = dict(owners_en)
+        self._pinyin_owners = dict(by_pinyin)
+        self._pinyin_phrase = pinyin_phrase
+        self._phrase_weight = {p: self._weight(p, len(o), n) for p, o in owners.items()}
+        self._phrase_weight_en = {p: self._weight(p, len(o), n) for p, o in owners_en.items()}
+        self._longest = max((len(p) for p in owners), default=1)
+        self._longest_en = max((len(p.split()) for p in owners_en), default=1)
+        self._longest_pinyin = max((len(k) for k in by_pinyin), default=1)
+
+    @staticmethod
+    def _weight(phrase: str, owners: int, n: int) -> float:
+        # Rare and long phrases decide; a phrase many entries share hardly does.
+        length = min(len(phrase), 6) if _CJK.search(phrase) else min(len(phrase.split()) * 2 + 1, 6)
+        return math.log(1 + n / owners) * (0.5 + length / 4)
+
+    # tokens -------------------------------------------------------------------------------
+
+    def words(self, text: str) -> list[str]:
+        text = _strip_numbers(text)
+        tokens = []
+        for token in self._tokenizer.lcut_for_search(text):
+            token = token.strip()
+            if not token or token in _STOP_ZH or (not _CJK.search(token) and not token.isalnum()):
+                continue
+            tokens.append(token)
+        return tokens
+
+    # scoring ------------------------------------------------------------------------------
+
+    def _phrase_hits(self, text: str) -> dict[int, float]:
+        """Decisive phrases found in the question; nested ones count little."""
+        spans: list[tuple[int, int, str]] = []
+        for start in range(len(text)):
+            for end in range(start + 1, min(len(text), start + self._longest) + 1):
+                if text[start:end] in self._phrase_owners:
+                    spans.append((start, end, text[start:end]))
+        scores: dict[int, float] = defaultdict(float)
+        for start, end, phrase in spans:
+            owners = self._phrase_owners[phrase]
+            inside = any(s <= start and end <= e and (e - s) > (end - start) for s, e, _ in spans)
+            for doc in owners:
+                nested = inside and not any(
+                    doc in self._phrase_owners[p] for s, e, p in spans if s <= start and end <= e and (e - s) > (end - start)
+                )
+                weight = self._phrase_weight[phrase] * (self.weights.nested_phrase if nested else 1.0)
+                if self._docs[doc].topic is not None:
+                    weight *= self.weights.topic_phrase
+                scores[doc] += weight
+        return scores
+
+    def _pinyin_hits(self, text: str, exact: Mapping[int, float]) -> dict[int, float]:
+        """Homophone typos: the pinyin of a phrase found in the pinyin of the question."""
+        scores: dict[int, float] = defaultdict(float)
+        for run in _CJK.findall(text):
+            syllables = lazy_pinyin(run)
+            for start in range(len(syllables)):
+                for end in range(start + 2, min(len(syllables), start + self._longest_pinyin) + 1):
+                    key = tuple(syllables[start:end])
+                    owners = self._pinyin_owners.get(key)
+                    if not owners:
+                        continue
+                    phrase = self._pinyin_phrase[key]
+                    if run[start:end] == phrase:
+                        continue  # an exact hit, already counted
+                    for doc in owners:
+                        scores[doc] += self._phrase_weight.get(phrase, 0.0) * self.weights.pinyin_phrase
+        return scores
+
+    def _english_hits(self, text: str) -> dict[int, float]:
+        words = re.findall(r"[a-z0-9][a-z0-9'-]*", text)
+        joined = f" {' '.join(words)} "
+        scores: dict[int, float] = defaultdict(float)
+        for phrase, owners in self._phrase_owners_en.items():
+            if f" {phrase} " in joined or (phrase.endswith("s") is False and f" {phrase}s " in joined):
+                for doc in owners:
+                    scores[doc] += self._phrase_weight_en[phrase]
+        return scores
+
+    def scores(self, query: str) -> list[tuple[int, float]]:
+        """(doc number, evidence) for every doc with any, best first."""
+        text = normalize(query).lower()
+        w = self.weights
+        phrase = self._phrase_hits(text)
+        for doc, value in self._pinyin_hits(text, phrase).items():
+            phrase[doc] = phrase.get(doc, 0.0) + value
+        words = self.words(text)
+        word_scores = self._words.scores(words)
+        gram_scores = self._grams.scores(bigrams(_strip_numbers(text)))
+        english = self._english.scores(english_tokens(text))
+        english_phrase = self._english_hits(text)
+        total: dict[int, float] = defaultdict(float)
+        for doc, value in phrase.items():
+            total[doc] += w.phrase * value
+        for doc, value in word_scores.items():
+            total[doc] += w.words * value
+        for doc, value in gram_scores.items():
+            total[doc] += w.grams * value / 2
+        for doc, value in english.items():
+            total[doc] += w.english * 0.5 * value
+        for doc, value in english_phrase.items():
+            total[doc] += w.english * value
+        if words:
+            joined = " ".join(words)
+            candidates = sorted(total, key=lambda d: -total[d])[:12]
+            for doc in candidates:
+                questions = self._docs[doc].questions
+                if questions:
+                    best = max(fuzz.token_set_ratio(joined, " ".join(self.words(q))) for q in questions)
+                    total[doc] += w.fuzzy * max(0.0, best - 50) / 25
+        return sorted(total.items(), key=lambda item: -item[1])
+
+    def decide(self, query: str) -> Decision:
+        ranked = self.scores(query)
+        w = self.weights
+        if not ranked or ranked[0][1] < w.decline_below:
+            return Decision(query, "decline", tuple(self._matches(ranked[:3])))
+        best_doc, best = ranked[0]
+        top = self._docs[best_doc]
+        if top.topic is not None:
+            return Decision(query, "decline", tuple(self._matches(ranked[:3])), top.topic)
+        entries = [(d, s) for d, s in ranked if self._docs[d].topic is None]
+        matches = tuple(self._matches(entries[:3]))
+        close = [(d, s) for d, s in entries[1:3] if s >= best * w.clarify_ratio]
+        if close and best < w.clarify_below * 2:
+            return Decision(query, "clarify", tuple(self._matches([entries[0], *close])))
+        return Decision(query, "answer", matches)
+
+    def _matches(self, ranked: Iterable[tuple[int, float]]) -> list[Match]:
+        return [Match(self._docs[d].id, round(s, 4)) for d, s in ranked if self._docs[d].topic is None]
