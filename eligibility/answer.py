@@ -82,7 +82,9 @@ def _kind(name: str, benefit: Benefit | None, specs: Mapping[str, FactSpec]) -> 
     return spec.kind if spec else None
 
 
-def assign_figures(entry: Entry, quantities: Sequence[Quantity], specs: Mapping[str, FactSpec]) -> dict[str, Any]:
+def assign_figures(
+    entry: Entry, quantities: Sequence[Quantity], specs: Mapping[str, FactSpec]
+) -> dict[str, Any]:
     """Give each figure of the question to the measure's fact of the same unit.
 
     A figure without a unit takes the only money fact there is (yuan before dollars, since
@@ -97,7 +99,10 @@ def assign_figures(entry: Entry, quantities: Sequence[Quantity], specs: Mapping[
             free = [
                 (n, b)
                 for n, b, k in candidates
-                if k is not None and _KIND_UNITS.get(k) == unit and n not in values and n not in items.get("_", {})
+                if k is not None
+                and _KIND_UNITS.get(k) == unit
+                and n not in values
+                and n not in items.get("_", {})
             ]
             if not free:
                 continue
@@ -141,7 +146,9 @@ def figure_note(entry: Entry, query: str, specs: Mapping[str, FactSpec]) -> Figu
 def _unit(quantity: Quantity) -> Any:
     from knowledge.models import Unit as KUnit
 
-    return {Unit.USD: KUnit.USD, Unit.CNY: KUnit.CNY, Unit.M2: KUnit.M2, Unit.COUNT: KUnit.COUNT}.get(quantity.unit)
+    return {Unit.USD: KUnit.USD, Unit.CNY: KUnit.CNY, Unit.M2: KUnit.M2, Unit.COUNT: KUnit.COUNT}.get(
+        quantity.unit
+    )
 
 
 class Assistant:

@@ -31,8 +31,12 @@ class Question:
 
 def load_questions(path: Path) -> list[Question]:
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    questions = [Question(str(i["q"]), tuple(i["gold"]), str(i.get("style", "?"))) for i in raw.get("in_scope", [])]
-    questions += [Question(str(i["q"]), (), str(i.get("style", "out_of_scope"))) for i in raw.get("out_of_scope", [])]
+    questions = [
+        Question(str(i["q"]), tuple(i["gold"]), str(i.get("style", "?"))) for i in raw.get("in_scope", [])
+    ]
+    questions += [
+        Question(str(i["q"]), (), str(i.get("style", "out_of_scope"))) for i in raw.get("out_of_scope", [])
+    ]
     return questions
 
 
@@ -48,7 +52,9 @@ class BaselineBM25:
         self._ids = [e.id for e in kb]
         docs = []
         for entry in kb:
-            text = " ".join([entry.title.zh, entry.summary.zh, entry.source, *entry.keywords, *entry.questions])
+            text = " ".join(
+                [entry.title.zh, entry.summary.zh, entry.source, *entry.keywords, *entry.questions]
+            )
             counts: dict[str, float] = defaultdict(float)
             for token in matcher.words(normalize(text)):
                 counts[token] += 1
@@ -105,7 +111,9 @@ def evaluate(decider: Decider, questions: Sequence[Question]) -> dict[str, Any]:
             styles[question.style].add(decision, question.gold)
             top = decision.matches[0].id if decision.matches else None
             if decision.outcome == "decline" or top not in question.gold:
-                misses.append({"q": question.q, "gold": list(question.gold), "got": top, "outcome": decision.outcome})
+                misses.append(
+                    {"q": question.q, "gold": list(question.gold), "got": top, "outcome": decision.outcome}
+                )
         else:
             out_scope.add(decision, ())
             styles[f"oos:{question.style}"].add(decision, ())
@@ -126,7 +134,9 @@ def evaluate(decider: Decider, questions: Sequence[Question]) -> dict[str, Any]:
     }
 
 
-def report(kb: KnowledgeBase, path: Path, make: Callable[[KnowledgeBase], Matcher] = Matcher) -> dict[str, Any]:
+def report(
+    kb: KnowledgeBase, path: Path, make: Callable[[KnowledgeBase], Matcher] = Matcher
+) -> dict[str, Any]:
     questions = load_questions(path)
     matcher = make(kb)
     return {

@@ -72,10 +72,206 @@ _CJK = re.compile(r"[\u4e00-\u9fff]+")
 _LATIN = re.compile(r"[a-z][a-z0-9+'-]*|\d{4}")
 _NUMBER = re.compile(r"\d[\d,.]*\s*(?:万|亿|千|百|w|k)?")
 _STOP_ZH = frozenset(
-    ["的", "了", "吗", "呢", "吧", "啊", "呀", "嘛", "么", "是", "有", "在", "和", "与", "及", "或", "也", "都", "就", "还", "又", "要", "会", "能", "可", "可以", "能否", "能不能", "可不可以", "我", "我们", "你", "你们", "您", "他", "它", "她", "咱", "咱们", "这", "那", "这个", "那个", "这种", "哪", "哪些", "什么", "怎么", "怎么样", "怎样", "如何", "多少", "几", "请问", "请", "问", "一下", "想", "想问", "问下", "知道", "告诉", "一个", "个", "家", "些", "给", "对", "把", "被", "让", "到", "从", "为", "为了", "如果", "那么", "公司", "企业", "单位", "我司", "本公司", "衡阳", "衡阳市", "政策", "措施", "文件", "支持", "补贴", "奖励", "扶持", "资金", "元", "万", "万元", "拿", "领", "申请", "享受", "有没有", "没有", "不", "没", "吗", "啥", "哪里", "谁", "多", "大", "今年", "去年", "当年", "年", "每年", "最高", "最多"]
+    [
+        "的",
+        "了",
+        "吗",
+        "呢",
+        "吧",
+        "啊",
+        "呀",
+        "嘛",
+        "么",
+        "是",
+        "有",
+        "在",
+        "和",
+        "与",
+        "及",
+        "或",
+        "也",
+        "都",
+        "就",
+        "还",
+        "又",
+        "要",
+        "会",
+        "能",
+        "可",
+        "可以",
+        "能否",
+        "能不能",
+        "可不可以",
+        "我",
+        "我们",
+        "你",
+        "你们",
+        "您",
+        "他",
+        "它",
+        "她",
+        "咱",
+        "咱们",
+        "这",
+        "那",
+        "这个",
+        "那个",
+        "这种",
+        "哪",
+        "哪些",
+        "什么",
+        "怎么",
+        "怎么样",
+        "怎样",
+        "如何",
+        "多少",
+        "几",
+        "请问",
+        "请",
+        "问",
+        "一下",
+        "想",
+        "想问",
+        "问下",
+        "知道",
+        "告诉",
+        "一个",
+        "个",
+        "家",
+        "些",
+        "给",
+        "对",
+        "把",
+        "被",
+        "让",
+        "到",
+        "从",
+        "为",
+        "为了",
+        "如果",
+        "那么",
+        "公司",
+        "企业",
+        "单位",
+        "我司",
+        "本公司",
+        "衡阳",
+        "衡阳市",
+        "政策",
+        "措施",
+        "文件",
+        "支持",
+        "补贴",
+        "奖励",
+        "扶持",
+        "资金",
+        "元",
+        "万",
+        "万元",
+        "拿",
+        "领",
+        "申请",
+        "享受",
+        "有没有",
+        "没有",
+        "不",
+        "没",
+        "吗",
+        "啥",
+        "哪里",
+        "谁",
+        "多",
+        "大",
+        "今年",
+        "去年",
+        "当年",
+        "年",
+        "每年",
+        "最高",
+        "最多",
+    ]
 )
 _STOP_EN = frozenset(
-    ["a", "an", "the", "of", "to", "for", "in", "on", "at", "by", "with", "and", "or", "is", "are", "was", "were", "be", "been", "can", "could", "do", "does", "did", "i", "we", "our", "you", "your", "my", "me", "it", "its", "this", "that", "there", "what", "which", "who", "how", "much", "many", "any", "some", "get", "got", "have", "has", "policy", "subsidy", "subsidies", "support", "company", "companies", "enterprise", "business", "hengyang", "please", "tell", "about", "if", "from", "as", "would", "will", "should", "than", "then", "so", "up", "out", "into", "per", "year", "yuan", "rmb", "usd", "cny"]
+    [
+        "a",
+        "an",
+        "the",
+        "of",
+        "to",
+        "for",
+        "in",
+        "on",
+        "at",
+        "by",
+        "with",
+        "and",
+        "or",
+        "is",
+        "are",
+        "was",
+        "were",
+        "be",
+        "been",
+        "can",
+        "could",
+        "do",
+        "does",
+        "did",
+        "i",
+        "we",
+        "our",
+        "you",
+        "your",
+        "my",
+        "me",
+        "it",
+        "its",
+        "this",
+        "that",
+        "there",
+        "what",
+        "which",
+        "who",
+        "how",
+        "much",
+        "many",
+        "any",
+        "some",
+        "get",
+        "got",
+        "have",
+        "has",
+        "policy",
+        "subsidy",
+        "subsidies",
+        "support",
+        "company",
+        "companies",
+        "enterprise",
+        "business",
+        "hengyang",
+        "please",
+        "tell",
+        "about",
+        "if",
+        "from",
+        "as",
+        "would",
+        "will",
+        "should",
+        "than",
+        "then",
+        "so",
+        "up",
+        "out",
+        "into",
+        "per",
+        "year",
+        "yuan",
+        "rmb",
+        "usd",
+        "cny",
+    ]
 )
 
 
@@ -165,7 +361,9 @@ def load_topics(path: Path = TOPICS_FILE) -> list[_Topic]:
     topics = []
     for item in raw["topics"]:
         referral = Referral(item["id"], item["kind"], Localized(**item["message"]), item.get("office"))
-        topics.append(_Topic(referral, tuple(map(str, item["keywords"])), tuple(map(str, item.get("keywords_en", [])))))
+        topics.append(
+            _Topic(referral, tuple(map(str, item["keywords"])), tuple(map(str, item.get("keywords_en", []))))
+        )
     return topics
 
 
@@ -213,7 +411,15 @@ class Matcher:
             phrases = {normalize(p) for p in (*entry.keywords, *entry.synonyms, entry.title.zh)}
             phrases_en = {normalize(p) for p in (*entry.keywords_en, entry.title.en)}
             questions = tuple(normalize(q) for q in (*entry.questions, *extra.get(entry.id, ())))
-            docs.append(_Doc(entry.id, None, tuple(sorted(p for p in phrases if p)), tuple(sorted(phrases_en)), questions))
+            docs.append(
+                _Doc(
+                    entry.id,
+                    None,
+                    tuple(sorted(p for p in phrases if p)),
+                    tuple(sorted(phrases_en)),
+                    questions,
+                )
+            )
         for topic in load_topics() if topics is None else topics:
             docs.append(
                 _Doc(
@@ -334,7 +540,9 @@ class Matcher:
             inside = any(s <= start and end <= e and (e - s) > (end - start) for s, e, _ in spans)
             for doc in owners:
                 nested = inside and not any(
-                    doc in self._phrase_owners[p] for s, e, p in spans if s <= start and end <= e and (e - s) > (end - start)
+                    doc in self._phrase_owners[p]
+                    for s, e, p in spans
+                    if s <= start and end <= e and (e - s) > (end - start)
                 )
                 weight = self._phrase_weight[phrase] * (self.weights.nested_phrase if nested else 1.0)
                 if self._docs[doc].topic is not None:

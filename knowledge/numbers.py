@@ -338,7 +338,7 @@ def _evaluate(toks: Sequence[_Tok], s: str) -> _Eval:
                 ev.leading_bare = m != 10
             else:
                 operand = num
-                if operand == 0 or (sec != 0 and operand >= 10):
+                if (operand == 0 and (sec != 0 or total != 0)) or (sec != 0 and operand >= 10):
                     break
             sec += operand * m
             num = None
@@ -349,7 +349,7 @@ def _evaluate(toks: Sequence[_Tok], s: str) -> _Eval:
             if mult >= last_big:
                 break
             group = sec + (num if num is not None else Decimal(0))
-            if group <= 0 or group * mult >= last_big:
+            if (num is None and sec == 0) or group * mult >= last_big:
                 break
             total += group * mult
             sec = Decimal(0)
@@ -568,7 +568,7 @@ def _canonical(v: Decimal) -> Decimal:
 _HEDGE_PREFIXES: Final = ("大约", "大概", "约为", "约", "+")
 _HEDGE_SUFFIXES: Final = ("左右", "以上", "上下", "多")
 _NEGATIVE_RE: Final = re.compile(
-    r"(?:^|(?<![0-9a-z%十百千万亿零〇一二两三四五六七八九]))[-负] ?[0-9.零〇一二两三四五六七八九十]"
+    r"(?<![0-9a-z%十百千万亿零〇一二两三四五六七八九])[-负] ?[0-9.零〇一二两三四五六七八九十]"
 )
 _NAN_WORDS: Final = frozenset({"nan", "inf", "infinity", "+inf", "∞", "null", "none"})
 
