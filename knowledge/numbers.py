@@ -32,7 +32,15 @@ from typing import Final, TypeAlias
 
 from knowledge.text import normalize_with_offsets
 
-__all__ = ["NumberError", "Quantity", "Unit", "find_quantities", "parse_number", "parse_quantity"]
+__all__ = [
+    "MAX_VALUE",
+    "NumberError",
+    "Quantity",
+    "Unit",
+    "find_quantities",
+    "parse_number",
+    "parse_quantity",
+]
 
 
 class Unit(StrEnum):
@@ -286,10 +294,11 @@ def _evaluate(toks: Sequence[_Tok], s: str) -> _Eval:
                 elif (
                     prev.kind in (_K.SMALL, _K.BIG)
                     and nxt is not None
-                    and nxt.kind is _K.NUM
-                    and nxt.value != 0
+                    and (
+                        (nxt.kind is _K.NUM and nxt.value != 0) or (nxt.kind is _K.SMALL and nxt.value == 10)
+                    )
                 ):
-                    zero_gap = True
+                    zero_gap = True  # 一百零五, 二十万零五千, 一千零十
                 else:
                     break
                 prev = t
@@ -332,10 +341,10 @@ def _evaluate(toks: Sequence[_Tok], s: str) -> _Eval:
             if m >= last_small:
                 break
             if num is None:
-                if prev is not None:
+                if prev is not None and not (zero_gap and m == 10):
                     break
                 operand = Decimal(1)  # 十五; 百万 / 千万 (only with an explicit unit in free text)
-                ev.leading_bare = m != 10
+                ev.leading_bare = prev is None and m != 10
             else:
                 operand = num
                 if (operand == 0 and (sec != 0 or total != 0)) or (sec != 0 and operand >= 10):
@@ -737,6 +746,18 @@ def _is_year(r: _Read, s: str, unit: Unit | None) -> bool:
     )
 
 
+def _is_list_marker(r: _Read, s: str, unit: Unit | None, inherited: bool) -> bool:
+    """``1.支持…``, ``十一、…``, ``(3)``: small integers numbering a list item."""
+    e = r.num_end
+    if unit is not None or inherited or r.end != e or e >= len(s) or s[e] not in ".、)）":
+        return False
+    if s[e] == "." and e + 1 < len(s) and s[e + 1] in _ASCII_DIGITS:
+        return False
+    if r.value >= 100 or r.value != r.value.to_integral_value():
+        return False
+    return r.start == 0 or s[r.start - 1] in " (（[【"
+
+
 def _rejected(r: _Read, s: str, unit: Unit | None, inherited: bool) -> bool:
     """Context rules: is this candidate not a quantity (ordinal, year, date, identifier…)?"""
     if r.error is not None or r.other is not None:
@@ -762,6 +783,15 @@ def _rejected(r: _Read, s: str, unit: Unit | None, inherited: bool) -> bool:
         if nxt in (".", ":", "/") and e + 1 < len(s) and s[e + 1] in _ASCII_DIGITS:
             return True  # 2024.1.5, 10:30, 3/4
     if _is_year(r, s, unit):
+        return True
+    if (
+        r.first_arabic
+        and s[r.num_start] == "0"
+        and r.num_start + 1 < len(s)
+        and s[r.num_start + 1] in _ASCII_DIGITS
+    ):
+        return True  # 00002, 007: codes, not amounts
+    if _is_list_marker(r, s, unit, inherited):
         return True
     if ev.chinese_only:
         e = r.num_end
@@ -795,7 +825,8 @@ def find_quantities(text: str) -> list[Quantity]:
 
     ``"仓库1200平米，一年租金60万"`` → ``[1200 M2, 600000 NONE]``.  Not reported: years
     (``2024年``, ``〔2024〕``, a bare ``2025``), durations and dates (``3年``, ``5月``), ordinals and
-    labels (``第5条``, ``第五条``, ``措施5``, ``4号``), identifiers (``b2b``, ``5g``), negatives,
+    labels (``第5条``, ``第五条``, ``措施5``, ``4号``, list markers ``1.`` / ``十一、``), identifiers
+    (``b2b``, ``5g``, zero-padded ``00002``), negatives,
     scientific notation, other currencies and measures (``欧元``, ``公斤``), Chinese numerals
     that are words (``一个``, ``十分``, ``千万不要``, ``五一``).  A bare range start takes the
     magnitude and unit of its end: ``10-20万美元`` → ``[100000 USD, 200000 USD]``.
