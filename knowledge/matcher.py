@@ -1,8 +1,8 @@
 """Which entry does a question ask about? Answer, ask back, or decline honestly.
 
 Evidence, from strongest to weakest:
-1. decisive phrases: an entry's keywords and synonyms found in the question, exactly or by
-   pinyin (海外苍 → 海外仓), weighted by how few entries use them; a phrase inside a longer
+0. homophone typos are read as the base's word of the same pinyin (海外苍 → 海外仓);
+1. decisive phrases: an entry's keywords and synonyms found in the question, weighted by how few entries use them; a phrase inside a longer
    matched phrase counts little ("出口" inside "出口退税"), so near-misses lose to the
    out-of-scope topic that names them;
 2. BM25 over jieba words and over character bigrams of every field (the bigrams catch
@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -68,10 +68,10 @@ class Decision:
 
 # --- text to tokens -----------------------------------------------------------------------
 
-_CJK = re.compile(r"[\u4e00-\u9fff]+")
+CJK = re.compile(r"[\u4e00-\u9fff]+")
 _LATIN = re.compile(r"[a-z][a-z0-9+'-]*|\d{4}")
 _NUMBER = re.compile(r"\d[\d,.]*\s*(?:万|亿|千|百|w|k)?")
-_STOP_ZH = frozenset(
+STOP_ZH = frozenset(
     [
         "的",
         "了",
@@ -281,7 +281,7 @@ def _strip_numbers(text: str) -> str:
 
 def bigrams(text: str) -> list[str]:
     grams: list[str] = []
-    for run in _CJK.findall(text):
+    for run in CJK.findall(text):
         grams += [run[i : i + 2] for i in range(len(run) - 1)] or [run]
     return grams
 
@@ -354,6 +354,13 @@ class _Topic:
     referral: Referral
     keywords: tuple[str, ...]
     keywords_en: tuple[str, ...]
+    decisive: bool = False  # named outright (and none of `unless`): decline whatever else matches
+    unless: tuple[str, ...] = ()
+
+    def names(self, text: str) -> bool:
+        words = f" {' '.join(re.findall(r'[a-z0-9]+', text))} "
+        named = any(k in text for k in self.keywords) or any(f" {k} " in words for k in self.keywords_en)
+        return named and not any(u in text for u in self.unless)
 
 
 def load_topics(path: Path = TOPICS_FILE) -> list[_Topic]:
@@ -386,8 +393,7 @@ class Weights:
     fuzzy: float = 0.6
     english: float = 0.8
     nested_phrase: float = 0.25  # a phrase inside a longer matched phrase of another entry
-    pinyin_phrase: float = 0.8
-    topic_phrase: float = 1.5  # an out-of-scope concept named outright is what the question is about
+    topic_phrase: float = 2.5  # an out-of-scope concept named outright is what the question is about
     decline_below: float = 3.0  # absolute evidence under which nothing is answered
     clarify_ratio: float = 0.85  # runner-up within this share of the best: ask back
     clarify_below: float = 2.6  # ...unless the best has this much evidence
@@ -407,6 +413,7 @@ class Matcher:
         self._tokenizer = _tokenizer()
         extra = extra_questions or {}
         docs: list[_Doc] = []
+        self._topics = list(load_topics() if topics is None else topics)
         for entry in kb:
             phrases = {normalize(p) for p in (*entry.keywords, *entry.synonyms, entry.title.zh)}
             phrases_en = {normalize(p) for p in (*entry.keywords_en, entry.title.en)}
@@ -420,23 +427,25 @@ class Matcher:
                     questions,
                 )
             )
-        for topic in load_topics() if topics is None else topics:
+        for topic in self._topics:
             docs.append(
                 _Doc(
                     topic.referral.id,
                     topic.referral,
-                    tuple(normalize(k) for k in topic.keywords),
-                    tuple(normalize(k) for k in topic.keywords_en),
+                    topic.keywords,
+                    topic.keywords_en,
                     (),
                 )
             )
         self._docs = docs
         for doc in docs:
             for phrase in doc.phrases:
-                if _CJK.search(phrase):
+                if CJK.search(phrase):
                     self._tokenizer.add_word(phrase, freq=2000)
         self._build_text_indexes(kb, extra)
         self._build_phrase_tables()
+        self._build_homophones(kb)
+        self._question_tokens = [[" ".join(self.words(q)) for q in doc.questions] for doc in docs]
 
     # building --------------------------------------------------------------------------
 
@@ -485,32 +494,22 @@ class Matcher:
     def _build_phrase_tables(self) -> None:
         owners: dict[str, set[int]] = defaultdict(set)
         owners_en: dict[str, set[int]] = defaultdict(set)
-        by_pinyin: dict[tuple[str, ...], set[int]] = defaultdict(set)
-        pinyin_phrase: dict[tuple[str, ...], str] = {}
         for number, doc in enumerate(self._docs):
             for phrase in doc.phrases:
                 owners[phrase].add(number)
-                if len(phrase) >= 2 and _CJK.fullmatch(phrase):
-                    key = pinyin_key(phrase)
-                    by_pinyin[key].add(number)
-                    pinyin_phrase[key] = phrase
             for phrase in doc.phrases_en:
                 owners_en[phrase].add(number)
         n = len(self._docs)
         self._phrase_owners = dict(owners)
         self._phrase_owners_en = dict(owners_en)
-        self._pinyin_owners = dict(by_pinyin)
-        self._pinyin_phrase = pinyin_phrase
         self._phrase_weight = {p: self._weight(p, len(o), n) for p, o in owners.items()}
         self._phrase_weight_en = {p: self._weight(p, len(o), n) for p, o in owners_en.items()}
         self._longest = max((len(p) for p in owners), default=1)
-        self._longest_en = max((len(p.split()) for p in owners_en), default=1)
-        self._longest_pinyin = max((len(k) for k in by_pinyin), default=1)
 
     @staticmethod
     def _weight(phrase: str, owners: int, n: int) -> float:
         # Rare and long phrases decide; a phrase many entries share hardly does.
-        length = min(len(phrase), 6) if _CJK.search(phrase) else min(len(phrase.split()) * 2 + 1, 6)
+        length = min(len(phrase), 6) if CJK.search(phrase) else min(len(phrase.split()) * 2 + 1, 6)
         return math.log(1 + n / owners) * (0.5 + length / 4)
 
     # tokens -------------------------------------------------------------------------------
@@ -520,7 +519,7 @@ class Matcher:
         tokens = []
         for token in self._tokenizer.lcut_for_search(text):
             token = token.strip()
-            if not token or token in _STOP_ZH or (not _CJK.search(token) and not token.isalnum()):
+            if not token or token in STOP_ZH or (not CJK.search(token) and not token.isalnum()):
                 continue
             tokens.append(token)
         return tokens
@@ -550,23 +549,50 @@ class Matcher:
                 scores[doc] += weight
         return scores
 
-    def _pinyin_hits(self, text: str, exact: Mapping[int, float]) -> dict[int, float]:
-        """Homophone typos: the pinyin of a phrase found in the pinyin of the question."""
-        scores: dict[int, float] = defaultdict(float)
-        for run in _CJK.findall(text):
-            syllables = lazy_pinyin(run)
-            for start in range(len(syllables)):
-                for end in range(start + 2, min(len(syllables), start + self._longest_pinyin) + 1):
-                    key = tuple(syllables[start:end])
-                    owners = self._pinyin_owners.get(key)
-                    if not owners:
-                        continue
-                    phrase = self._pinyin_phrase[key]
-                    if run[start:end] == phrase:
-                        continue  # an exact hit, already counted
-                    for doc in owners:
-                        scores[doc] += self._phrase_weight.get(phrase, 0.0) * self.weights.pinyin_phrase
-        return scores
+    def _build_homophones(self, kb: KnowledgeBase) -> None:
+        """Every word of the base by its pinyin, so a typed homophone can be read as the word."""
+        counts: Counter[str] = Counter()
+        for doc, parts in zip(self._docs, self._fields(kb, {}), strict=True):
+            counts.update(p for p in doc.phrases if CJK.fullmatch(p))
+            for text, _ in parts:
+                counts.update(t for t in self._tokenizer.lcut(text) if 2 <= len(t) <= 8 and CJK.fullmatch(t))
+        by_pinyin: dict[tuple[str, ...], str] = {}
+        for word, _ in counts.most_common():
+            by_pinyin.setdefault(pinyin_key(word), word)
+        self._vocabulary = frozenset(counts)
+        self._by_pinyin = by_pinyin
+        self._longest_word = max((len(w) for w in counts), default=1)
+
+    def correct(self, text: str) -> str:
+        """Replace homophone typos of the base's words (海外苍 → 海外仓, 奖历 → 奖励, 社宝 → 社保)."""
+        out: list[str] = []
+        for piece in re.split(r"([\u4e00-\u9fff]+)", text):
+            if not piece or not CJK.fullmatch(piece):
+                out.append(piece)
+                continue
+            syllables = lazy_pinyin(piece)
+            i = 0
+            while i < len(piece):
+                longest = min(self._longest_word, len(piece) - i)
+                exact = next((n for n in range(longest, 1, -1) if piece[i : i + n] in self._vocabulary), 0)
+                sound = next(
+                    (
+                        n
+                        for n in range(longest, exact, -1)
+                        if n >= 2 and tuple(syllables[i : i + n]) in self._by_pinyin
+                    ),
+                    0,
+                )
+                if sound:
+                    out.append(self._by_pinyin[tuple(syllables[i : i + sound])])
+                    i += sound
+                elif exact:
+                    out.append(piece[i : i + exact])
+                    i += exact
+                else:
+                    out.append(piece[i])
+                    i += 1
+        return "".join(out)
 
     def _english_hits(self, text: str) -> dict[int, float]:
         words = re.findall(r"[a-z0-9][a-z0-9'-]*", text)
@@ -580,11 +606,9 @@ class Matcher:
 
     def scores(self, query: str) -> list[tuple[int, float]]:
         """(doc number, evidence) for every doc with any, best first."""
-        text = normalize(query).lower()
+        text = self.correct(normalize(query).lower())
         w = self.weights
         phrase = self._phrase_hits(text)
-        for doc, value in self._pinyin_hits(text, phrase).items():
-            phrase[doc] = phrase.get(doc, 0.0) + value
         words = self.words(text)
         word_scores = self._words.scores(words)
         gram_scores = self._grams.scores(bigrams(_strip_numbers(text)))
@@ -605,15 +629,19 @@ class Matcher:
             joined = " ".join(words)
             candidates = sorted(total, key=lambda d: -total[d])[:12]
             for doc in candidates:
-                questions = self._docs[doc].questions
+                questions = self._question_tokens[doc]
                 if questions:
-                    best = max(fuzz.token_set_ratio(joined, " ".join(self.words(q))) for q in questions)
+                    best = max(fuzz.token_set_ratio(joined, q) for q in questions)
                     total[doc] += w.fuzzy * max(0.0, best - 50) / 25
         return sorted(total.items(), key=lambda item: -item[1])
 
     def decide(self, query: str) -> Decision:
         ranked = self.scores(query)
         w = self.weights
+        text = normalize(query).lower()
+        decisive = next((t for t in self._topics if t.decisive and t.names(text)), None)
+        if decisive is not None:
+            return Decision(query, "decline", tuple(self._matches(ranked[:3])), decisive.referral)
         if not ranked or ranked[0][1] < w.decline_below:
             return Decision(query, "decline", tuple(self._matches(ranked[:3])))
         best_doc, best = ranked[0]
