@@ -203,7 +203,7 @@ class Assistant:
                 text = f"{head}{sep}{note.text.get(lang)}\n\n{rest}"
             return Answer(decision, text, (entry.id,), note, lang)
         if decision.outcome == "clarify":
-            ids = tuple(m.id for m in decision.matches)
+            ids = decision.choices
             lines = [CLARIFY.get(lang)] + [f" • {kb.entries[i].title.get(lang)}" for i in ids]
             return Answer(decision, "\n".join(lines), ids, None, lang)
         parts = [DECLINE.get(lang)]

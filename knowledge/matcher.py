@@ -62,8 +62,9 @@ class Referral:
 class Decision:
     query: str
     outcome: Outcome
-    matches: tuple[Match, ...]
+    matches: tuple[Match, ...]  # best first, up to three
     referral: Referral | None = None
+    choices: tuple[str, ...] = ()  # for clarify: the entries close enough to ask about
 
 
 # --- text to tokens -----------------------------------------------------------------------
@@ -369,7 +370,13 @@ def load_topics(path: Path = TOPICS_FILE) -> list[_Topic]:
     for item in raw["topics"]:
         referral = Referral(item["id"], item["kind"], Localized(**item["message"]), item.get("office"))
         topics.append(
-            _Topic(referral, tuple(map(str, item["keywords"])), tuple(map(str, item.get("keywords_en", []))))
+            _Topic(
+                referral,
+                tuple(normalize(str(k)) for k in item["keywords"]),
+                tuple(normalize(str(k)) for k in item.get("keywords_en", [])),
+                bool(item.get("decisive", False)),
+                tuple(normalize(str(k)) for k in item.get("unless", [])),
+            )
         )
     return topics
 
@@ -395,8 +402,7 @@ class Weights:
     nested_phrase: float = 0.25  # a phrase inside a longer matched phrase of another entry
     topic_phrase: float = 2.5  # an out-of-scope concept named outright is what the question is about
     decline_below: float = 3.0  # absolute evidence under which nothing is answered
-    clarify_ratio: float = 0.85  # runner-up within this share of the best: ask back
-    clarify_below: float = 2.6  # ...unless the best has this much evidence
+    clarify_ratio: float = 0.7  # runner-up within this share of the best: ask back
 
 
 class Matcher:
@@ -642,6 +648,9 @@ class Matcher:
         decisive = next((t for t in self._topics if t.decisive and t.names(text)), None)
         if decisive is not None:
             return Decision(query, "decline", tuple(self._matches(ranked[:3])), decisive.referral)
+        # A topic whose `unless` words appear ("衡阳" beside "长沙") is not what is asked.
+        excused = {t.referral.id for t in self._topics if any(u in text for u in t.unless)}
+        ranked = [(d, s) for d, s in ranked if self._docs[d].id not in excused or self._docs[d].topic is None]
         if not ranked or ranked[0][1] < w.decline_below:
             return Decision(query, "decline", tuple(self._matches(ranked[:3])))
         best_doc, best = ranked[0]
@@ -651,8 +660,9 @@ class Matcher:
         entries = [(d, s) for d, s in ranked if self._docs[d].topic is None]
         matches = tuple(self._matches(entries[:3]))
         close = [(d, s) for d, s in entries[1:3] if s >= best * w.clarify_ratio]
-        if close and best < w.clarify_below * 2:
-            return Decision(query, "clarify", tuple(self._matches([entries[0], *close])))
+        if close:
+            choices = tuple(self._docs[d].id for d, _ in [entries[0], *close])
+            return Decision(query, "clarify", matches, choices=choices)
         return Decision(query, "answer", matches)
 
     def _matches(self, ranked: Iterable[tuple[int, float]]) -> list[Match]:
