@@ -64,11 +64,13 @@ def test_declines_near_misses_honestly_and_says_where_to_ask(
 ) -> None:
     decision = matcher.decide(question)
     assert decision.outcome == "decline"
-    assert decision.referral is not None and decision.referral.id == referral
+    assert decision.referral is not None
+    assert decision.referral.id == referral
     if office is None:
         assert decision.referral.office is None
     else:
-        assert decision.referral.office is not None and office in decision.referral.office
+        assert decision.referral.office is not None
+        assert office in decision.referral.office
         assert office in decision.referral.message.zh
 
 
@@ -88,7 +90,8 @@ def test_greetings_get_the_greeting_referral(matcher: Matcher) -> None:
     for question in ("你好", "hello", "谢谢"):
         decision = matcher.decide(question)
         assert decision.outcome == "decline"
-        assert decision.referral is not None and decision.referral.kind == "greeting"
+        assert decision.referral is not None
+        assert decision.referral.kind == "greeting"
 
 
 def test_asks_back_when_two_clauses_fit(matcher: Matcher) -> None:
