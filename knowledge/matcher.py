@@ -16,6 +16,7 @@ question is declined with its referral.
 
 from __future__ import annotations
 
+import heapq
 import logging
 import math
 import re
@@ -305,36 +306,37 @@ def pinyin_key(text: str) -> tuple[str, ...]:
 
 @dataclass
 class BM25:
-    """Okapi BM25 over weighted term counts, with an inverted index (cheap on large bases)."""
+    """Okapi BM25 over weighted term counts. Each posting stores its document's saturated term
+    weight, so a query only sums idf × weight over the postings of its terms."""
 
     k1: float = 1.2
     b: float = 0.6
     postings: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
-    lengths: list[float] = field(default_factory=list)
     idf: dict[str, float] = field(default_factory=dict)
 
     @classmethod
     def build(cls, docs: Sequence[Mapping[str, float]]) -> BM25:
         index = cls()
+        lengths = [sum(doc.values()) for doc in docs]
+        average = (sum(lengths) / len(lengths) if lengths else 0.0) or 1.0
         postings: dict[str, list[tuple[int, float]]] = defaultdict(list)
         for number, doc in enumerate(docs):
-            index.lengths.append(sum(doc.values()))
+            norm = index.k1 * (1 - index.b + index.b * lengths[number] / average)
             for term, tf in doc.items():
-                postings[term].append((number, tf))
+                postings[term].append((number, tf * (index.k1 + 1) / (tf + norm)))
         index.postings = dict(postings)
         n = len(docs)
         index.idf = {t: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in postings.items()}
         return index
 
     def scores(self, terms: Iterable[str]) -> dict[int, float]:
-        if not self.lengths:
-            return {}
-        average = sum(self.lengths) / len(self.lengths) or 1.0
         out: dict[int, float] = defaultdict(float)
         for term in set(terms):
-            for doc, tf in self.postings.get(term, ()):
-                norm = tf + self.k1 * (1 - self.b + self.b * self.lengths[doc] / average)
-                out[doc] += self.idf[term] * tf * (self.k1 + 1) / norm
+            idf = self.idf.get(term)
+            if idf is None:
+                continue
+            for doc, weight in self.postings[term]:
+                out[doc] += idf * weight
         return out
 
 
@@ -406,6 +408,8 @@ class Weights:
 
 
 class Matcher:
+    KEEP = 40  # candidates kept after scoring: the decision looks at the top few
+
     def __init__(
         self,
         kb: KnowledgeBase,
@@ -601,13 +605,15 @@ class Matcher:
         return "".join(out)
 
     def _english_hits(self, text: str) -> dict[int, float]:
+        """English phrases (1 to 4 words) found in the question, plural or not."""
         words = re.findall(r"[a-z0-9][a-z0-9'-]*", text)
-        joined = f" {' '.join(words)} "
         scores: dict[int, float] = defaultdict(float)
-        for phrase, owners in self._phrase_owners_en.items():
-            if f" {phrase} " in joined or (phrase.endswith("s") is False and f" {phrase}s " in joined):
-                for doc in owners:
-                    scores[doc] += self._phrase_weight_en[phrase]
+        for start in range(len(words)):
+            for end in range(start + 1, min(len(words), start + 4) + 1):
+                phrase = " ".join(words[start:end])
+                for candidate in {phrase, phrase[:-1] if phrase.endswith("s") else phrase}:
+                    for doc in self._phrase_owners_en.get(candidate, ()):
+                        scores[doc] += self._phrase_weight_en[candidate]
         return scores
 
     def scores(self, query: str) -> list[tuple[int, float]]:
@@ -633,13 +639,13 @@ class Matcher:
             total[doc] += w.english * value
         if words:
             joined = " ".join(words)
-            candidates = sorted(total, key=lambda d: -total[d])[:12]
+            candidates = heapq.nlargest(12, total, key=total.__getitem__)
             for doc in candidates:
                 questions = self._question_tokens[doc]
                 if questions:
                     best = max(fuzz.token_set_ratio(joined, q) for q in questions)
                     total[doc] += w.fuzzy * max(0.0, best - 50) / 25
-        return sorted(total.items(), key=lambda item: -item[1])
+        return heapq.nlargest(self.KEEP, total.items(), key=lambda item: item[1])
 
     def decide(self, query: str) -> Decision:
         ranked = self.scores(query)
