@@ -17,12 +17,14 @@ from eligibility.rules import BenefitResult, benefit_results, known_conditions
 from knowledge.loader import KnowledgeBase
 from knowledge.matcher import Decision, Matcher
 from knowledge.models import Benefit, Entry, Localized
+from knowledge.models import Unit as KUnit
 from knowledge.numbers import Quantity, Unit, find_quantities
 from knowledge.render import format_quantity, render_card
 from knowledge.text import normalize
 from knowledge.validity import ValidityStatus, validity_on
 
 _KIND_UNITS = {Kind.USD: Unit.USD, Kind.CNY: Unit.CNY, Kind.AREA: Unit.M2, Kind.COUNT: Unit.COUNT}
+_UNITS = {Unit.USD: KUnit.USD, Unit.CNY: KUnit.CNY, Unit.M2: KUnit.M2, Unit.COUNT: KUnit.COUNT}
 _ITEM_KINDS = {"area_m2": Kind.AREA, "annual_rent_cny": Kind.CNY}
 
 DECLINE = Localized(
@@ -84,39 +86,39 @@ def _kind(name: str, benefit: Benefit | None, specs: Mapping[str, FactSpec]) -> 
 
 def assign_figures(
     entry: Entry, quantities: Sequence[Quantity], specs: Mapping[str, FactSpec]
-) -> dict[str, Any]:
-    """Give each figure of the question to the measure's fact of the same unit.
+) -> tuple[dict[str, Any], list[tuple[Decimal, Unit]]]:
+    """Give each figure of the question to the measure's first free fact of the same unit.
 
-    A figure without a unit takes the only money fact there is (yuan before dollars, since
-    subsidies, fees and rents are in yuan; trade volumes are in dollars).
+    A figure without a unit tries yuan, then dollars, then a count: subsidies, fees and rents
+    are in yuan; trade volumes are in dollars. Returns the values and each figure used, with
+    the unit it was read in.
     """
     candidates = [(name, b, _kind(name, b, specs)) for name, b in _facts_of(entry)]
     values: dict[str, Any] = {}
-    items: dict[str, dict[str, Any]] = {}
+    item: dict[str, Any] = {}  # fields of one list item (an overseas warehouse)
+    list_fact: str | None = None
+    used: list[tuple[Decimal, Unit]] = []
     for quantity in quantities:
         units = [quantity.unit] if quantity.unit != Unit.NONE else [Unit.CNY, Unit.USD, Unit.COUNT]
         for unit in units:
             free = [
                 (n, b)
                 for n, b, k in candidates
-                if k is not None
-                and _KIND_UNITS.get(k) == unit
-                and n not in values
-                and n not in items.get("_", {})
+                if k is not None and _KIND_UNITS.get(k) == unit and n not in values and n not in item
             ]
             if not free:
                 continue
             name, benefit = free[0]
             if benefit is not None and benefit.for_each is not None:
-                items.setdefault(benefit.for_each, {})[name] = quantity.value
-                items.setdefault("_", {})[name] = True
+                item[name] = quantity.value
+                list_fact = benefit.for_each
             else:
                 values[name] = quantity.value
+            used.append((quantity.value, unit))
             break
-    for list_fact, fields in items.items():
-        if list_fact != "_" and set(fields) >= set(_ITEM_KINDS):
-            values[list_fact] = [fields]
-    return values
+    if list_fact is not None and set(item) >= set(_ITEM_KINDS):
+        values[list_fact] = [item]
+    return values, used
 
 
 def figure_note(entry: Entry, query: str, specs: Mapping[str, FactSpec]) -> FigureNote | None:
@@ -125,14 +127,14 @@ def figure_note(entry: Entry, query: str, specs: Mapping[str, FactSpec]) -> Figu
     quantities = [q for q in find_quantities(query) if q.unit != Unit.PERCENT]
     if not quantities:
         return None
-    assumed = assign_figures(entry, quantities, specs)
+    assumed, used = assign_figures(entry, quantities, specs)
     if not assumed:
         return None
     results = tuple(r for r in benefit_results(entry, assumed) if r.status is not None)
     if not results and not known_conditions(entry, assumed):
         return None
-    figures_zh = "、".join(format_quantity(q.value, _unit(q), "zh") for q in quantities)
-    figures_en = ", ".join(format_quantity(q.value, _unit(q), "en") for q in quantities)
+    figures_zh = "、".join(format_quantity(v, _UNITS[u], "zh") for v, u in used)
+    figures_en = ", ".join(format_quantity(v, _UNITS[u], "en") for v, u in used)
     lines_zh = [f"按您提到的 {figures_zh}（假设其他条件都符合）："]
     lines_en = [f"With the figures you gave ({figures_en}), assuming the other conditions are met:"]
     reasons = known_conditions(entry, assumed) + [r for result in results for r in result.reasons]
@@ -141,14 +143,6 @@ def figure_note(entry: Entry, query: str, specs: Mapping[str, FactSpec]) -> Figu
         lines_zh.append(f" {mark} {reason.text.zh}")
         lines_en.append(f" {mark} {reason.text.en}")
     return FigureNote(entry.id, assumed, results, Localized(zh="\n".join(lines_zh), en="\n".join(lines_en)))
-
-
-def _unit(quantity: Quantity) -> Any:
-    from knowledge.models import Unit as KUnit
-
-    return {Unit.USD: KUnit.USD, Unit.CNY: KUnit.CNY, Unit.M2: KUnit.M2, Unit.COUNT: KUnit.COUNT}.get(
-        quantity.unit
-    )
 
 
 class Assistant:

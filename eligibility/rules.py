@@ -15,7 +15,7 @@ from typing import Any, Literal
 
 from eligibility.facts import Facts
 from knowledge.loader import KnowledgeBase
-from knowledge.models import Amount, Benefit, Condition, Entry, Localized, Op
+from knowledge.models import Amount, Benefit, Condition, Entry, Localized, Op, Tier
 from knowledge.render import format_money, format_quantity
 
 Verdict = Literal["eligible", "ineligible", "unknown"]
@@ -209,6 +209,7 @@ def _tiers(
     best: tuple[Decimal, Reason] | None = None
     higher_missing: list[str] = []
     failures: list[Reason] = []
+    above: Tier | None = None
     for tier in reversed(benefit.tiers):
         tier_status, tier_missing, tier_reasons = _conditions(tier.conditions, values, clause)
         if tier_status is True:
@@ -222,12 +223,21 @@ def _tiers(
             higher_missing += [m for m in tier_missing if m not in higher_missing]
         else:
             failures += tier_reasons
+            above = tier  # the tier just above whichever one holds
     if status is None:
         return BenefitResult(
             benefit.id, None, None, tuple(dict.fromkeys(missing + higher_missing)), tuple(reasons)
         )
     if best is not None:
-        return BenefitResult(benefit.id, True, best[0], tuple(higher_missing), (*reasons, best[1]))
+        unmet: tuple[Reason, ...] = ()
+        if failures and above is not None and above.amount.value is not None:
+            # Say what the next tier would have needed: "超过50万美元 → 最高10万元" not met.
+            labels = Localized(
+                zh="；".join(c.label.zh for c in above.conditions) + f" → 最高{format_money(above.amount.value, 'zh')}",
+                en="; ".join(c.label.en for c in above.conditions) + f" → up to {format_money(above.amount.value, 'en')}",
+            )
+            unmet = (Reason(labels, False, clause),)
+        return BenefitResult(benefit.id, True, best[0], tuple(higher_missing), (*reasons, best[1], *unmet))
     if higher_missing:
         return BenefitResult(benefit.id, None, None, tuple(higher_missing), tuple(reasons))
     # Every tier failed: the lowest tier's failure is the reason that matters.
