@@ -350,6 +350,7 @@ class _Doc:
     phrases: tuple[str, ...]
     phrases_en: tuple[str, ...]
     questions: tuple[str, ...]
+    hints: frozenset[str] = frozenset()  # phrases that point here without deciding
 
 
 @dataclass(frozen=True)
@@ -402,6 +403,7 @@ class Weights:
     fuzzy: float = 0.6
     english: float = 0.8
     nested_phrase: float = 0.25  # a phrase inside a longer matched phrase of another entry
+    hint: float = 0.4  # a hint (a platform's name) points to an entry without deciding it
     topic_phrase: float = 2.5  # an out-of-scope concept named outright is what the question is about
     decline_below: float = 3.0  # absolute evidence under which nothing is answered
     clarify_ratio: float = 0.7  # runner-up within this share of the best: ask back
@@ -425,8 +427,11 @@ class Matcher:
         docs: list[_Doc] = []
         self._topics = list(load_topics() if topics is None else topics)
         for entry in kb:
+            hints = {normalize(h) for h in entry.hints}
             phrases = {normalize(p) for p in (*entry.keywords, *entry.synonyms, entry.title.zh)}
+            phrases |= {h for h in hints if CJK.search(h)}
             phrases_en = {normalize(p) for p in (*entry.keywords_en, entry.title.en)}
+            phrases_en |= {h for h in hints if not CJK.search(h)}
             questions = tuple(normalize(q) for q in (*entry.questions, *extra.get(entry.id, ())))
             docs.append(
                 _Doc(
@@ -435,6 +440,7 @@ class Matcher:
                     tuple(sorted(p for p in phrases if p)),
                     tuple(sorted(phrases_en)),
                     questions,
+                    frozenset(hints),
                 )
             )
         for topic in self._topics:
@@ -516,6 +522,12 @@ class Matcher:
         self._phrase_weight_en = {p: self._weight(p, len(o), n) for p, o in owners_en.items()}
         self._longest = max((len(p) for p in owners), default=1)
 
+    def _factor(self, doc: int, phrase: str) -> float:
+        """Out-of-scope concepts weigh more, mere hints less, than an entry's own keywords."""
+        if self._docs[doc].topic is not None:
+            return self.weights.topic_phrase
+        return self.weights.hint if phrase in self._docs[doc].hints else 1.0
+
     @staticmethod
     def _weight(phrase: str, owners: int, n: int) -> float:
         # Rare and long phrases decide; a phrase many entries share hardly does.
@@ -554,8 +566,7 @@ class Matcher:
                     if s <= start and end <= e and (e - s) > (end - start)
                 )
                 weight = self._phrase_weight[phrase] * (self.weights.nested_phrase if nested else 1.0)
-                if self._docs[doc].topic is not None:
-                    weight *= self.weights.topic_phrase
+                weight *= self._factor(doc, phrase)
                 scores[doc] += weight
         return scores
 
@@ -613,7 +624,7 @@ class Matcher:
                 phrase = " ".join(words[start:end])
                 for candidate in {phrase, phrase[:-1] if phrase.endswith("s") else phrase}:
                     for doc in self._phrase_owners_en.get(candidate, ()):
-                        scores[doc] += self._phrase_weight_en[candidate]
+                        scores[doc] += self._phrase_weight_en[candidate] * self._factor(doc, candidate)
         return scores
 
     def scores(self, query: str) -> list[tuple[int, float]]:

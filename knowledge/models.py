@@ -143,6 +143,7 @@ class Entry(Strict):
     keywords: list[str] = []
     keywords_en: list[str] = []
     synonyms: list[str] = []
+    hints: list[str] = []  # words that point to the entry without deciding it (platform names…)
     questions: list[str] = []  # sample questions in users' words: tuning data for the matcher
     related: list[str] = []
 
