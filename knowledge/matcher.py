@@ -288,13 +288,21 @@ def bigrams(text: str) -> list[str]:
     return grams
 
 
+def stem(word: str) -> str:
+    """A light English stemmer: enough for rent/renting/rented, warehouse/warehouses."""
+    for suffix, keep in (("ies", "y"), ("ing", ""), ("ed", ""), ("es", ""), ("s", "")):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3 and not word.endswith("ss"):
+            return word[: -len(suffix)] + keep
+    return word
+
+
 def english_tokens(text: str) -> list[str]:
-    tokens = []
-    for word in _LATIN.findall(text.lower()):
-        if word in _STOP_EN:
-            continue
-        tokens.append(word[:-1] if len(word) > 3 and word.endswith("s") and not word.endswith("ss") else word)
-    return tokens
+    return [stem(w) for w in _LATIN.findall(text.lower()) if w not in _STOP_EN]
+
+
+def english_phrase(text: str) -> str:
+    """A phrase's comparable form: lowercase words, stemmed."""
+    return " ".join(stem(w) for w in re.findall(r"[a-z0-9][a-z0-9'-]*", text.lower()))
 
 
 def pinyin_key(text: str) -> tuple[str, ...]:
@@ -428,10 +436,11 @@ class Matcher:
         self._topics = list(load_topics() if topics is None else topics)
         for entry in kb:
             hints = {normalize(h) for h in entry.hints}
+            hints |= {english_phrase(h) for h in hints if not CJK.search(h)}
             phrases = {normalize(p) for p in (*entry.keywords, *entry.synonyms, entry.title.zh)}
             phrases |= {h for h in hints if CJK.search(h)}
-            phrases_en = {normalize(p) for p in (*entry.keywords_en, entry.title.en)}
-            phrases_en |= {h for h in hints if not CJK.search(h)}
+            phrases_en = {english_phrase(normalize(p)) for p in (*entry.keywords_en, entry.title.en)}
+            phrases_en |= {english_phrase(h) for h in hints if not CJK.search(h)}
             questions = tuple(normalize(q) for q in (*entry.questions, *extra.get(entry.id, ())))
             docs.append(
                 _Doc(
@@ -449,7 +458,7 @@ class Matcher:
                     topic.referral.id,
                     topic.referral,
                     topic.keywords,
-                    topic.keywords_en,
+                    tuple(english_phrase(k) for k in topic.keywords_en),
                     (),
                 )
             )
@@ -616,15 +625,14 @@ class Matcher:
         return "".join(out)
 
     def _english_hits(self, text: str) -> dict[int, float]:
-        """English phrases (1 to 4 words) found in the question, plural or not."""
-        words = re.findall(r"[a-z0-9][a-z0-9'-]*", text)
+        """English phrases (1 to 4 words, stemmed) found in the question."""
+        words = english_phrase(text).split()
         scores: dict[int, float] = defaultdict(float)
         for start in range(len(words)):
             for end in range(start + 1, min(len(words), start + 4) + 1):
                 phrase = " ".join(words[start:end])
-                for candidate in {phrase, phrase[:-1] if phrase.endswith("s") else phrase}:
-                    for doc in self._phrase_owners_en.get(candidate, ()):
-                        scores[doc] += self._phrase_weight_en[candidate] * self._factor(doc, candidate)
+                for doc in self._phrase_owners_en.get(phrase, ()):
+                    scores[doc] += self._phrase_weight_en[phrase] * self._factor(doc, phrase)
         return scores
 
     def scores(self, query: str) -> list[tuple[int, float]]:
