@@ -592,6 +592,27 @@ class Matcher:
         self._vocabulary = frozenset(counts)
         self._by_pinyin = by_pinyin
         self._longest_word = max((len(w) for w in counts), default=1)
+        # Pinyin typed in Latin letters ("haiwaicang", "she bao butie"): joined syllables of a
+        # word of the base, unless the letters are an English word the base itself uses.
+        english = {w for doc in self._docs for p in doc.phrases_en for w in p.split()}
+        english |= {w for e in kb for w in english_tokens(f"{e.title.en} {e.summary.en}")}
+        self._by_spelling = {"".join(k): w for k, w in by_pinyin.items() if "".join(k) not in english}
+
+    def _spelled(self, text: str) -> str:
+        """The base's words for pinyin spelled in Latin letters, appended to the text."""
+        words = re.findall(r"[a-z]+", text)
+        found: list[str] = []
+        i = 0
+        while i < len(words):
+            for n in range(min(4, len(words) - i), 0, -1):
+                joined = "".join(words[i : i + n])
+                if len(joined) >= 4 and joined in self._by_spelling:
+                    found.append(self._by_spelling[joined])
+                    i += n
+                    break
+            else:
+                i += 1
+        return f"{text} {' '.join(found)}" if found else text
 
     def correct(self, text: str) -> str:
         """Replace homophone typos of the base's words (海外苍 → 海外仓, 奖历 → 奖励, 社宝 → 社保)."""
@@ -637,7 +658,7 @@ class Matcher:
 
     def scores(self, query: str) -> list[tuple[int, float]]:
         """(doc number, evidence) for every doc with any, best first."""
-        text = self.correct(normalize(query).lower())
+        text = self._spelled(self.correct(normalize(query).lower()))
         w = self.weights
         phrase = self._phrase_hits(text)
         words = self.words(text)
