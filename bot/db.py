@@ -58,6 +58,27 @@ MIGRATIONS: list[str] = [
     ) WITHOUT ROWID;
     CREATE INDEX fsm_storage_user_id ON fsm_storage (user_id);
     """,
+    # 2: the bot's own tables (bot/users.py): each user's chosen language, and every question asked
+    # with the matcher's outcome, for staff to triage what the knowledge base does not cover.
+    """
+    CREATE TABLE user_settings (
+        user_id    INTEGER PRIMARY KEY,
+        lang       TEXT    NOT NULL,
+        updated_at INTEGER NOT NULL DEFAULT (CAST(strftime('%s', 'now') AS INTEGER))
+    );
+    CREATE TABLE question_log (
+        id        INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts        INTEGER NOT NULL,
+        user_id   INTEGER,
+        chat_id   INTEGER,
+        lang      TEXT    NOT NULL,
+        text      TEXT    NOT NULL,
+        outcome   TEXT    NOT NULL,
+        top_id    TEXT,
+        top_score REAL
+    );
+    CREATE INDEX question_log_outcome_ts ON question_log (outcome, ts);
+    """,
 ]
 
 

@@ -1,0 +1,27 @@
+"""One router per feature, assembled in the order they must see updates.
+
+Routers are built afresh for each dispatcher (a router can belong to one parent only), so the
+bot, the terminal chat and every test get their own.
+"""
+
+from __future__ import annotations
+
+from aiogram import Router
+
+from bot.handlers import admin, ask, browse, errors, fallback, interview, lang, start
+
+
+def get_routers() -> list[Router]:
+    # Commands and buttons first; the interview's typed answers before free questions; the
+    # fallback (media, unknown commands, expired buttons) last. Errors of any of them go to the
+    # errors router (an error propagates to the routers above the one that failed... and its own).
+    return [
+        errors.make_router(),
+        start.make_router(),
+        lang.make_router(),
+        admin.make_router(),
+        browse.make_router(),
+        interview.make_router(),
+        ask.make_router(),
+        fallback.make_router(),
+    ]

@@ -1,0 +1,73 @@
+"""Inline-button payloads. Prefixes are short: Telegram allows 64 bytes of callback data.
+
+A payload that no class here unpacks (forged, or from an older version of the bot) falls through
+to the fallback router, which answers "this button has expired".
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from aiogram.filters.callback_data import CallbackData
+
+
+class MenuAction(StrEnum):
+    ASK = "ask"
+    BROWSE = "browse"
+    CHECK = "check"
+    HELP = "help"
+
+
+class MenuCB(CallbackData, prefix="menu"):
+    """The three ways in, from /start and /help."""
+
+    action: MenuAction
+
+
+ROOT = "root"
+
+
+class SectionCB(CallbackData, prefix="sec"):
+    """Browse: a sub-section's measures, or ROOT for the list of sub-sections."""
+
+    id: str
+
+
+class CardCB(CallbackData, prefix="card"):
+    """An entry's full card. With `back` (a section id) the browse message is edited in place and
+    gets a back button; without it the card comes as a new message (from an answer or a result)."""
+
+    id: str
+    back: str = ""
+
+
+class SourceCB(CallbackData, prefix="src"):
+    """The full text of the document an entry belongs to."""
+
+    id: str
+
+
+class PickCB(CallbackData, prefix="pick"):
+    """One candidate of a "did you mean" question."""
+
+    id: str
+
+
+class StepAction(StrEnum):
+    YES = "y"
+    NO = "n"
+    SKIP = "skip"
+    BACK = "back"
+    CANCEL = "cancel"
+    RESTART = "restart"
+
+
+class StepCB(CallbackData, prefix="iv"):
+    """An interview button; `fact` is the question it answers, so a stale button is recognised."""
+
+    action: StepAction
+    fact: str = ""
+
+
+class LangCB(CallbackData, prefix="lang"):
+    code: str

@@ -1,0 +1,43 @@
+"""Settings from the environment (and an optional `.env`); `.env.example` documents each one."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_DATABASE = Path("data") / "policybot.sqlite3"
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    bot_token: SecretStr | None = None
+    telegram_api_url: str | None = None  # a custom Bot API server; None: Telegram's
+    database_path: Path = DEFAULT_DATABASE
+    admin_ids: Annotated[frozenset[int], NoDecode] = frozenset()
+    # `policybot run --webhook`: Telegram posts to WEBHOOK_URL + WEBHOOK_PATH; this process listens on
+    # WEBHOOK_HOST:WEBHOOK_PORT behind a TLS-terminating proxy. Without WEBHOOK_SECRET a random secret
+    # is set with setWebhook at each start.
+    webhook_url: str | None = None
+    webhook_path: str = "/telegram/webhook"
+    webhook_secret: SecretStr | None = None
+    webhook_host: str = "127.0.0.1"
+    webhook_port: int = Field(default=8080, ge=1, le=65535)
+
+    @field_validator("admin_ids", mode="before")
+    @classmethod
+    def _split_ids(cls, value: object) -> object:
+        """`ADMIN_IDS=1,2 3` → {1, 2, 3}."""
+        if isinstance(value, str):
+            return frozenset(int(part) for part in value.replace(",", " ").split())
+        if isinstance(value, int):
+            return frozenset({value})
+        return value
+
+    @field_validator("telegram_api_url", "webhook_url", "bot_token", "webhook_secret", mode="before")
+    @classmethod
+    def _empty_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value

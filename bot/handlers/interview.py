@@ -1,0 +1,242 @@
+"""/check: the eligibility interview, one question at a time, driven by eligibility.interview.
+
+Yes/no questions have buttons; figures are typed and parsed (a bad one is explained and asked
+again). Every question can be skipped (不清楚), undone (上一题) or the whole interview cancelled.
+The interview lives in the FSM storage (SQLite), so a restart loses nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from aiogram import Bot, F, Router
+from aiogram.filters import Command
+from aiogram.fsm.context import FSMContext
+from aiogram.types import CallbackQuery, Message
+from pydantic import ValidationError
+
+from bot import keyboards, views, words
+from bot.callbacks import StepAction, StepCB
+from bot.format import esc
+from bot.i18n import Translator
+from bot.replies import acknowledge, chat_of, edit, send
+from bot.states import InterviewStates
+from eligibility.answer import Assistant
+from eligibility.facts import FactSpec, Kind
+from eligibility.interview import Interview
+from eligibility.parse import AnswerError, parse_answer
+from eligibility.screening import screen
+from knowledge.text import normalize
+
+Specs = Mapping[str, FactSpec]
+
+
+async def load(state: FSMContext) -> Interview | None:
+    """The interview in progress, or None."""
+    if await state.get_state() != InterviewStates.asking.state:
+        return None
+    data = await state.get_data()
+    raw = data.get("interview")
+    if not isinstance(raw, dict):
+        return None
+    try:
+        return Interview.from_json(raw)
+    except (ValidationError, TypeError, ValueError):
+        return None  # written by an incompatible version: start afresh
+
+
+async def save(state: FSMContext, interview: Interview, **extra: Any) -> None:
+    await state.set_state(InterviewStates.asking)
+    await state.update_data(interview=interview.to_json(), **extra)
+
+
+async def ask_next(
+    bot: Bot,
+    chat_id: int,
+    t: Translator,
+    assistant: Assistant,
+    specs: Specs,
+    state: FSMContext,
+    interview: Interview,
+    *,
+    note: str | None = None,
+    resuming: bool = False,
+) -> None:
+    """Ask the next question, or show the result when no answer could change it any more."""
+    kb = assistant.kb
+    name = interview.next(kb)
+    if name is None:
+        await finish(bot, chat_id, t, assistant, specs, state, interview)
+        return
+    await save(state, interview)
+    spec = specs[name]
+    can_go_back = bool(interview.history)
+    markup = (keyboards.resume if resuming else keyboards.step)(t, spec, can_go_back=can_go_back)
+    await send(bot, chat_id, views.question(t, spec, interview, kb, note=note), markup)
+
+
+async def finish(
+    bot: Bot,
+    chat_id: int,
+    t: Translator,
+    assistant: Assistant,
+    specs: Specs,
+    state: FSMContext,
+    interview: Interview,
+) -> None:
+    kb = assistant.kb
+    screening = screen(kb, interview.facts, assistant.today())
+    await state.clear()
+    await send(
+        bot, chat_id, views.result(t, kb, specs, screening), keyboards.result(t, kb, screening.measures)
+    )
+
+
+async def begin(
+    bot: Bot, chat_id: int, t: Translator, assistant: Assistant, specs: Specs, state: FSMContext
+) -> None:
+    """Start an interview, or pick up the one in progress."""
+    current = await load(state)
+    if current is not None and current.history:
+        await ask_next(bot, chat_id, t, assistant, specs, state, current, note=t("iv.resumed"), resuming=True)
+        return
+    await state.clear()
+    await ask_next(bot, chat_id, t, assistant, specs, state, Interview(), note=t("iv.intro"))
+
+
+async def on_check(
+    message: Message, bot: Bot, t: Translator, assistant: Assistant, specs: Specs, state: FSMContext
+) -> None:
+    await begin(bot, message.chat.id, t, assistant, specs, state)
+
+
+async def on_cancel(message: Message, bot: Bot, t: Translator, state: FSMContext) -> None:
+    if await load(state) is None:
+        await send(bot, message.chat.id, t("iv.nothing_to_cancel"))
+        return
+    await state.clear()
+    await send(bot, message.chat.id, t("iv.cancelled"), keyboards.menu(t))
+
+
+async def on_step(
+    callback: CallbackQuery,
+    callback_data: StepCB,
+    bot: Bot,
+    t: Translator,
+    assistant: Assistant,
+    specs: Specs,
+    state: FSMContext,
+) -> None:
+    interview = await load(state)
+    if interview is None:
+        await acknowledge(callback, t("iv.over"), alert=True)
+        return
+    kb = assistant.kb
+    chat_id = chat_of(callback)
+    action = callback_data.action
+    if action == StepAction.CANCEL:
+        await state.clear()
+        await acknowledge(callback)
+        await edit(bot, callback, t("iv.cancelled"), keyboards.menu(t))
+        return
+    if action == StepAction.RESTART:
+        await acknowledge(callback)
+        await state.clear()
+        await ask_next(bot, chat_id, t, assistant, specs, state, Interview(), note=t("iv.intro"))
+        return
+    current = interview.next(kb)
+    if current is None or callback_data.fact != current:
+        await acknowledge(callback, t("iv.stale"))
+        return
+    spec = specs[current]
+    if action == StepAction.BACK:
+        previous, asked_again = interview.back()
+        if asked_again is None:
+            await acknowledge(callback, t("iv.no_back"))
+            return
+        interview, shown = previous, t("button.prev")
+    elif action == StepAction.SKIP:
+        interview, shown = interview.skip(current), t("button.skip")
+    elif spec.kind == Kind.YES_NO:
+        yes = action == StepAction.YES
+        interview, shown = interview.answer(current, yes), t("button.yes" if yes else "button.no")
+    else:  # a yes/no button under a question that wants a figure: forged
+        await acknowledge(callback, t("iv.stale"))
+        return
+    await acknowledge(callback)
+    await save(state, interview)
+    await edit(bot, callback, views.answered(t, spec, shown))
+    await ask_next(bot, chat_id, t, assistant, specs, state, interview)
+
+
+def looks_like_a_question(text: str) -> bool:
+    """Words rather than an answer: the user may want to ask something else."""
+    return len(text.strip()) >= 6 and not any(c.isdigit() for c in text)
+
+
+async def on_typed(
+    message: Message,
+    bot: Bot,
+    t: Translator,
+    lang: str,
+    assistant: Assistant,
+    specs: Specs,
+    state: FSMContext,
+) -> None:
+    """A typed answer to the current question (figures, or 是/否, 不清楚, 上一题 in words)."""
+    chat_id = message.chat.id
+    data = await state.get_data()
+    seen = data.get("seen")
+    if isinstance(seen, int) and message.message_id <= seen:
+        return  # the same update again (redelivered after a crash): it was applied already
+    await state.update_data(seen=message.message_id)
+    interview = await load(state)
+    if interview is None:
+        await begin(bot, chat_id, t, assistant, specs, state)
+        return
+    kb = assistant.kb
+    current = interview.next(kb)
+    if current is None:
+        await finish(bot, chat_id, t, assistant, specs, state, interview)
+        return
+    spec = specs[current]
+    text = message.text or ""
+    word = normalize(text).strip(" .。!！")
+    if word in words.CANCEL:
+        await state.clear()
+        await send(bot, chat_id, t("iv.cancelled"), keyboards.menu(t))
+        return
+    if word in words.BACK:
+        previous, asked_again = interview.back()
+        if asked_again is None:
+            await send(bot, chat_id, t("iv.no_back"))
+        await ask_next(bot, chat_id, t, assistant, specs, state, previous)
+        return
+    if word in words.SKIP:
+        await ask_next(bot, chat_id, t, assistant, specs, state, interview.skip(current))
+        return
+    if spec.kind not in (Kind.YES_NO, Kind.WAREHOUSES) and word in words.NONE:
+        text = "0"
+    try:
+        value = parse_answer(spec, text)
+        interview = interview.answer(current, value)
+    except AnswerError as exc:
+        note = t("iv.error", message=esc(exc.message.get(lang)))
+        if looks_like_a_question(text):
+            note += "\n" + t("iv.asking_instead")
+        await ask_next(bot, chat_id, t, assistant, specs, state, interview, note=note)
+        return
+    except ValidationError:
+        await ask_next(bot, chat_id, t, assistant, specs, state, interview, note=t("iv.invalid"))
+        return
+    await ask_next(bot, chat_id, t, assistant, specs, state, interview)
+
+
+def make_router() -> Router:
+    router = Router(name="interview")
+    router.message.register(on_check, Command("check"))
+    router.message.register(on_cancel, Command("cancel"))
+    router.callback_query.register(on_step, StepCB.filter())
+    router.message.register(on_typed, InterviewStates.asking, F.text, ~F.text.startswith("/"))
+    return router

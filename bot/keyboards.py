@@ -1,0 +1,153 @@
+"""Inline keyboards: plain functions of (translator, data) returning markup."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.callbacks import (
+    ROOT,
+    CardCB,
+    LangCB,
+    MenuAction,
+    MenuCB,
+    PickCB,
+    SectionCB,
+    SourceCB,
+    StepAction,
+    StepCB,
+)
+from bot.i18n import LANGUAGE_NAMES, Translator
+from bot.views import heading, measure_number
+from eligibility.facts import FactSpec, Kind
+from eligibility.rules import MeasureResult
+from knowledge.loader import KnowledgeBase
+from knowledge.models import Entry
+
+VERDICT_MARKS = {"eligible": "✅", "unknown": "❓", "ineligible": "✖"}
+
+
+def _button(text: str, data: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=data)
+
+
+def menu(t: Translator) -> InlineKeyboardMarkup:
+    """The three ways in."""
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [_button(t("button.ask"), MenuCB(action=MenuAction.ASK).pack())],
+            [_button(t("button.browse"), MenuCB(action=MenuAction.BROWSE).pack())],
+            [_button(t("button.check"), MenuCB(action=MenuAction.CHECK).pack())],
+        ]
+    )
+
+
+def check_only(t: Translator) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[_button(t("button.check"), MenuCB(action=MenuAction.CHECK).pack())]]
+    )
+
+
+def after_decline(t: Translator) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [_button(t("button.browse"), MenuCB(action=MenuAction.BROWSE).pack())],
+            [_button(t("button.check"), MenuCB(action=MenuAction.CHECK).pack())],
+        ]
+    )
+
+
+def answer(t: Translator, kb: KnowledgeBase, entry: Entry) -> InlineKeyboardMarkup:
+    """Under an answer: the full text, the related measures, the eligibility check."""
+    builder = InlineKeyboardBuilder()
+    builder.row(_button(t("button.source"), SourceCB(id=entry.id).pack()))
+    related = [kb.entries[r] for r in entry.related if r in kb.entries]
+    for other in related:
+        builder.row(_button(t("button.related", name=heading(other, t)), CardCB(id=other.id).pack()))
+    builder.row(_button(t("button.check"), MenuCB(action=MenuAction.CHECK).pack()))
+    return builder.as_markup()
+
+
+def clarify(t: Translator, kb: KnowledgeBase, ids: Iterable[str]) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for entry_id in ids:
+        builder.row(_button(heading(kb.entries[entry_id], t), PickCB(id=entry_id).pack()))
+    return builder.as_markup()
+
+
+def sections(t: Translator, kb: KnowledgeBase) -> InlineKeyboardMarkup:
+    """The seven sub-sections, then the entries that are no measure (who can apply, how to apply…)."""
+    policy = kb.policies[0]
+    rows = [
+        [_button(s.number + s.title.get(t.lang), SectionCB(id=s.id).pack())]
+        for s in policy.data.sections
+        if any(e.section == s.id and e.kind == "measure" for e in policy.data.entries)
+    ]
+    others = [
+        _button(e.title.get(t.lang), CardCB(id=e.id, back=ROOT).pack())
+        for e in policy.data.entries
+        if e.kind != "measure"
+    ]
+    rows += [others[i : i + 2] for i in range(0, len(others), 2)]
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def section(t: Translator, kb: KnowledgeBase, section_id: str) -> InlineKeyboardMarkup:
+    builder = InlineKeyboardBuilder()
+    for entry in kb.policies[0].data.entries:
+        if entry.section == section_id:
+            builder.row(_button(heading(entry, t), CardCB(id=entry.id, back=section_id).pack()))
+    builder.row(_button(t("button.back"), SectionCB(id=ROOT).pack()))
+    return builder.as_markup()
+
+
+def browse_card(t: Translator, entry: Entry, back: str) -> InlineKeyboardMarkup:
+    rows = [[_button(t("button.back"), SectionCB(id=back).pack())]]
+    if entry.kind == "measure":
+        rows.append([_button(t("button.check"), MenuCB(action=MenuAction.CHECK).pack())])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def step(t: Translator, spec: FactSpec, *, can_go_back: bool) -> InlineKeyboardMarkup:
+    """Yes/no buttons for a yes/no question; for typed answers only skip, back and cancel."""
+    fact = spec.name
+    rows: list[list[InlineKeyboardButton]] = []
+    if spec.kind == Kind.YES_NO:
+        rows.append(
+            [
+                _button(t("button.yes"), StepCB(action=StepAction.YES, fact=fact).pack()),
+                _button(t("button.no"), StepCB(action=StepAction.NO, fact=fact).pack()),
+            ]
+        )
+    second = [_button(t("button.skip"), StepCB(action=StepAction.SKIP, fact=fact).pack())]
+    if can_go_back:
+        second.append(_button(t("button.prev"), StepCB(action=StepAction.BACK, fact=fact).pack()))
+    rows.append(second)
+    rows.append([_button(t("button.cancel"), StepCB(action=StepAction.CANCEL, fact=fact).pack())])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def resume(t: Translator, spec: FactSpec, *, can_go_back: bool) -> InlineKeyboardMarkup:
+    markup = step(t, spec, can_go_back=can_go_back)
+    restart = [_button(t("button.restart"), StepCB(action=StepAction.RESTART, fact=spec.name).pack())]
+    return InlineKeyboardMarkup(inline_keyboard=[*markup.inline_keyboard, restart])
+
+
+def result(t: Translator, kb: KnowledgeBase, measures: Sequence[MeasureResult]) -> InlineKeyboardMarkup:
+    """One button per measure to its card, marked with its verdict, then "check again"."""
+    builder = InlineKeyboardBuilder()
+    order = ("eligible", "unknown", "ineligible")
+    for item in sorted(measures, key=lambda m: order.index(m.verdict)):
+        label = f"{VERDICT_MARKS[item.verdict]} {measure_number(kb.entries[item.id], t)}"
+        builder.button(text=label, callback_data=CardCB(id=item.id).pack())
+    builder.adjust(4)
+    builder.row(_button(t("button.check_again"), MenuCB(action=MenuAction.CHECK).pack()))
+    return builder.as_markup()
+
+
+def languages(t: Translator) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[_button(name, LangCB(code=code).pack()) for code, name in LANGUAGE_NAMES.items()]]
+    )

@@ -1,0 +1,139 @@
+"""A Bot API session that never leaves the process: it answers each method the way Telegram
+would (message ids, edits, callback answers) and tells a listener what the bot said.
+
+The terminal chat prints through it; the tests record and fault-inject through a subclass.
+aiogram's own request and error handling still run (answers pass through check_response).
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import AsyncGenerator, Callable
+from datetime import UTC, datetime
+from typing import Any, cast
+
+from aiogram import Bot
+from aiogram.client.session.base import BaseSession
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    DeleteMessage,
+    DeleteMyCommands,
+    DeleteWebhook,
+    EditMessageReplyMarkup,
+    EditMessageText,
+    GetMe,
+    SendChatAction,
+    SendMessage,
+    SetMyCommands,
+    TelegramMethod,
+)
+from aiogram.methods.base import TelegramType
+from aiogram.types import Chat, InlineKeyboardMarkup, Message, User
+
+from bot.format import html_to_plain
+
+Listener = Callable[[TelegramMethod[Any], Any], None]
+
+BOT_NAME = "政策助手"
+BOT_USERNAME = "policy_helper_bot"
+
+_TRUE_METHODS = (AnswerCallbackQuery, SendChatAction, SetMyCommands, DeleteMyCommands, DeleteWebhook)
+
+
+class LocalSession(BaseSession):
+    def __init__(self, listener: Listener | None = None) -> None:
+        super().__init__()
+        self.listener = listener
+        self.messages: dict[tuple[int, int], Message] = {}
+        self._ids: dict[int, itertools.count[int]] = {}
+
+    async def make_request(
+        self,
+        bot: Bot,
+        method: TelegramMethod[TelegramType],
+        timeout: int | None = None,  # noqa: ASYNC109
+    ) -> TelegramType:
+        status, result, description = self.respond(bot, method)
+        content = json.dumps(
+            {"ok": status == 200, "result": result, "error_code": status, "description": description},
+            default=_json_default,
+        )
+        response = self.check_response(bot=bot, method=method, status_code=status, content=content)
+        value = cast(TelegramType, response.result)
+        if self.listener is not None:
+            self.listener(method, value)
+        return value
+
+    def respond(self, bot: Bot, method: TelegramMethod[Any]) -> tuple[int, Any, str | None]:
+        """(HTTP status, JSON result, error description) for one method."""
+        if isinstance(method, GetMe):
+            me = User(id=bot.id, is_bot=True, first_name=BOT_NAME, username=BOT_USERNAME)
+            return 200, me.model_dump(mode="json", exclude_none=True), None
+        if isinstance(method, SendMessage):
+            chat_id = int(method.chat_id)
+            message_id = next(self._ids.setdefault(chat_id, itertools.count(1_000_001)))
+            message = self._message(bot, chat_id, message_id, method.text, method.reply_markup)
+            self.messages[(chat_id, message_id)] = message
+            return 200, _dump(message), None
+        if isinstance(method, EditMessageText | EditMessageReplyMarkup):
+            chat_id, message_id = int(method.chat_id or 0), int(method.message_id or 0)
+            old = self.messages.get((chat_id, message_id))
+            if old is None:
+                return 400, None, "Bad Request: message to edit not found"
+            text = method.text if isinstance(method, EditMessageText) else None
+            markup = method.reply_markup if isinstance(method.reply_markup, InlineKeyboardMarkup) else None
+            new = self._message(bot, chat_id, message_id, text, markup, edited_from=old)
+            if _dump(new) == _dump(old):
+                return 400, None, "Bad Request: message is not modified"
+            self.messages[(chat_id, message_id)] = new
+            return 200, _dump(new), None
+        if isinstance(method, DeleteMessage):
+            self.messages.pop((int(method.chat_id), method.message_id), None)
+            return 200, True, None
+        if isinstance(method, _TRUE_METHODS):
+            return 200, True, None
+        return 400, None, f"Bad Request: {type(method).__name__} is not supported by the local session"
+
+    @staticmethod
+    def _message(
+        bot: Bot,
+        chat_id: int,
+        message_id: int,
+        text: str | None,
+        markup: Any,
+        *,
+        edited_from: Message | None = None,
+    ) -> Message:
+        plain = html_to_plain(text) if text is not None else (edited_from.text if edited_from else None)
+        return Message(
+            message_id=message_id,
+            date=edited_from.date if edited_from else datetime.now(UTC),
+            chat=Chat(id=chat_id, type="private" if chat_id > 0 else "group"),
+            from_user=User(id=bot.id, is_bot=True, first_name=BOT_NAME, username=BOT_USERNAME),
+            text=plain,
+            reply_markup=markup if isinstance(markup, InlineKeyboardMarkup) else None,
+        )
+
+    async def stream_content(
+        self,
+        url: str,
+        headers: dict[str, Any] | None = None,
+        timeout: int = 30,  # noqa: ASYNC109 (BaseSession's signature)
+        chunk_size: int = 65536,
+        raise_for_status: bool = True,
+    ) -> AsyncGenerator[bytes, None]:
+        yield b""
+
+    async def close(self) -> None:
+        pass
+
+
+def _dump(message: Message) -> dict[str, Any]:
+    return message.model_dump(mode="json", exclude_none=True, by_alias=True)
+
+
+def _json_default(value: Any) -> Any:
+    if hasattr(value, "model_dump"):
+        return value.model_dump(mode="json", exclude_none=True, by_alias=True)
+    raise TypeError(f"not JSON: {type(value).__name__}")

@@ -1,0 +1,192 @@
+"""`policybot chat`: the same dispatcher and handlers, talked to in the terminal.
+
+No token and no network: updates are made here and the bot's calls are answered by a
+LocalSession, which prints what the bot says. Inline buttons show as numbered choices; typing a
+number presses one. Under a question that wants a figure, a number is the answer and its buttons
+are pressed as "#1" ("#n" works everywhere, "=12" always types 12). /quit or end of input ends it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import sys
+import time
+from collections.abc import Callable
+from datetime import UTC, date, datetime
+from typing import Any, TextIO
+
+from aiogram import Bot, Dispatcher
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    EditMessageReplyMarkup,
+    EditMessageText,
+    SendMessage,
+    TelegramMethod,
+)
+from aiogram.types import CallbackQuery, Chat, InlineKeyboardMarkup, Message, Update, User
+
+from bot.callbacks import StepAction, StepCB
+from bot.config import Settings
+from bot.db import open_database
+from bot.factory import create_bot, create_dispatcher
+from bot.local_session import LocalSession
+from eligibility.answer import Assistant
+from knowledge.loader import load_knowledge_base
+
+USER_ID = 10_000
+PROMPT = "> "
+QUIT = frozenset({"/quit", "/exit", "/q"})
+TIPS = {
+    "zh": "（终端对话：输入问题或命令；输入按钮编号即按下按钮，需要填写数字的问题用“#编号”按按钮；/quit 退出）",
+    "en": (
+        "(Terminal chat: type a question or a command; a button's number presses it; under a question "
+        "that wants a figure, press with #1; /quit to leave)"
+    ),
+}
+
+
+class TerminalView:
+    """Prints the bot's messages and remembers the latest inline keyboard."""
+
+    def __init__(self, out: TextIO) -> None:
+        self.out = out
+        self.keyboard_message: Message | None = None
+        self.buttons: list[tuple[str, str]] = []  # (label, callback data)
+        self.wants_figure = False  # the keyboard is under a question answered by typing a number
+
+    def on_call(self, method: TelegramMethod[Any], result: Any) -> None:
+        if isinstance(method, SendMessage | EditMessageText | EditMessageReplyMarkup) and isinstance(
+            result, Message
+        ):
+            if isinstance(method, EditMessageReplyMarkup) and result.reply_markup is None:
+                self._forget(result)
+                return
+            marker = "" if isinstance(method, SendMessage) else "✎ "
+            self._print("")
+            self._print(marker + (result.text or ""))
+            self._show_buttons(result)
+        elif isinstance(method, AnswerCallbackQuery) and method.text:
+            self._print(f"  » {method.text}")
+
+    def _show_buttons(self, message: Message) -> None:
+        markup = message.reply_markup
+        if not isinstance(markup, InlineKeyboardMarkup) or not markup.inline_keyboard:
+            self._forget(message)
+            return
+        self.keyboard_message = message
+        self.buttons = [(b.text, b.callback_data or "") for row in markup.inline_keyboard for b in row]
+        self.wants_figure = _wants_figure([data for _, data in self.buttons])
+        mark = "#" if self.wants_figure else ""
+        number = 0
+        for row in markup.inline_keyboard:
+            cells = []
+            for button in row:
+                number += 1
+                cells.append(f"[{mark}{number}] {button.text}")
+            self._print("  " + "  ".join(cells))
+
+    def _forget(self, message: Message) -> None:
+        current = self.keyboard_message
+        if current is not None and current.message_id == message.message_id:
+            self.keyboard_message, self.buttons, self.wants_figure = None, [], False
+
+    def _print(self, text: str) -> None:
+        print(text, file=self.out, flush=True)
+
+
+def _wants_figure(callback_data: list[str]) -> bool:
+    """Interview buttons without yes/no: the question is answered by typing (a figure)."""
+    steps = []
+    for data in callback_data:
+        try:
+            steps.append(StepCB.unpack(data))
+        except (TypeError, ValueError):
+            return False
+    return bool(steps) and all(s.action not in (StepAction.YES, StepAction.NO) for s in steps)
+
+
+class TerminalChat:
+    def __init__(self, settings: Settings, *, lang: str, today: Callable[[], date], out: TextIO) -> None:
+        self.settings = settings
+        self.lang = lang
+        self.today = today
+        self.view = TerminalView(out)
+        self.out = out
+        self.user = User(id=USER_ID, is_bot=False, first_name="终端用户", language_code=lang)
+        self.chat = Chat(id=USER_ID, type="private")
+        # Ids grow across runs too: the interview ignores a message id it has already seen.
+        self._message_ids = itertools.count(int(time.time() * 1000))
+        self._update_ids = itertools.count(1)
+
+    async def run(self, stdin: TextIO) -> int:
+        db = await open_database(self.settings.database_path)
+        session = LocalSession(listener=self.view.on_call)
+        bot = create_bot("1:terminal", session)
+        assistant = Assistant(load_knowledge_base(), today=self.today)
+        dispatcher = create_dispatcher(self.settings, assistant=assistant, db=db)
+        try:
+            print(TIPS.get(self.lang, TIPS["zh"]), file=self.out, flush=True)
+            await self._feed(bot, dispatcher, self._text("/start"))
+            while True:
+                print(PROMPT, end="", file=self.out, flush=True)
+                line = await asyncio.to_thread(stdin.readline)
+                if not line:
+                    break
+                text = line.strip()
+                if not text:
+                    continue
+                if text.lower() in QUIT:
+                    break
+                await self._feed(bot, dispatcher, self._input(text))
+        finally:
+            await dispatcher.storage.close()
+            await db.close()
+            await bot.session.close()
+        print("", file=self.out, flush=True)
+        return 0
+
+    def _input(self, text: str) -> Update:
+        view = self.view
+        hashed = text.startswith("#") and text[1:].isdigit()
+        if view.keyboard_message is not None and (hashed or (text.isdigit() and not view.wants_figure)):
+            number = int(text.lstrip("#"))
+            if 1 <= number <= len(view.buttons):
+                return self._press(view.keyboard_message, view.buttons[number - 1][1])
+        if text.startswith("=") and len(text) > 1:
+            text = text[1:].strip()
+        return self._text(text)
+
+    def _text(self, text: str) -> Update:
+        message = Message(
+            message_id=next(self._message_ids),
+            date=datetime.now(UTC),
+            chat=self.chat,
+            from_user=self.user,
+            text=text,
+        )
+        return Update(update_id=next(self._update_ids), message=message)
+
+    def _press(self, message: Message, data: str) -> Update:
+        query = CallbackQuery(
+            id=str(next(self._message_ids)),
+            from_user=self.user,
+            chat_instance=str(USER_ID),
+            message=message,
+            data=data,
+        )
+        return Update(update_id=next(self._update_ids), callback_query=query)
+
+    async def _feed(self, bot: Bot, dispatcher: Dispatcher, update: Update) -> None:
+        await dispatcher.feed_update(bot, update)
+
+
+async def chat(
+    settings: Settings,
+    *,
+    lang: str = "zh",
+    today: Callable[[], date] = date.today,
+    stdin: TextIO = sys.stdin,
+    out: TextIO = sys.stdout,
+) -> int:
+    return await TerminalChat(settings, lang=lang, today=today, out=out).run(stdin)

@@ -1,0 +1,213 @@
+"""Message texts (HTML) built from the interface catalog and the knowledge base.
+
+Plain functions of (translator, data): handlers stay thin, and the same texts serve Telegram, the
+terminal chat and the tests. Knowledge-base text is plain and always escaped here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+
+from bot.format import esc, plain_to_html
+from bot.i18n import Translator
+from eligibility.facts import FactSpec, Kind
+from eligibility.interview import Interview
+from eligibility.rules import MeasureResult
+from eligibility.screening import DISCLAIMER, Screening
+from knowledge.loader import KnowledgeBase
+from knowledge.models import Entry, Localized
+from knowledge.render import format_money
+from knowledge.validity import ValidityStatus
+
+KIND_HINTS: dict[Kind, str] = {
+    Kind.YES_NO: "iv.hint.yes_no",
+    Kind.COUNT: "iv.hint.count",
+    Kind.USD: "iv.hint.usd",
+    Kind.CNY: "iv.hint.cny",
+    Kind.AREA: "iv.hint.area",
+    Kind.WAREHOUSES: "iv.hint.warehouses",
+}
+
+
+def warning_html(status: ValidityStatus, kb: KnowledgeBase, lang: str) -> str | None:
+    warning = status.warning(kb.documents[0])
+    return None if warning is None else f"<i>{esc(warning.get(lang))}</i>"
+
+
+def welcome(t: Translator, kb: KnowledgeBase, status: ValidityStatus, *, resumable: bool = False) -> str:
+    doc = kb.documents[0]
+    lang = t.lang
+    parts = [
+        t(
+            "start.intro",
+            title=esc(doc.title.get(lang)),
+            number=esc(doc.number),
+            count=len(kb.measures()),
+        ),
+        t(
+            "start.validity",
+            start=status.effective_from.isoformat(),
+            until=status.effective_until.isoformat(),
+            state=t(f"validity.{status.state}"),
+        ),
+    ]
+    if (warning := warning_html(status, kb, lang)) is not None:
+        parts.append(warning)
+    parts.append(t("start.ways"))
+    if resumable:
+        parts.append(t("start.resume"))
+    return "\n\n".join(parts)
+
+
+def heading(entry: Entry, t: Translator) -> str:
+    """A short label: "第5条 跨境电商出口业绩奖励" / "Measure 5: …"; other entries by title."""
+    title = entry.title.get(t.lang)
+    if entry.kind == "measure":
+        return t("entry.measure", number=entry.number, title=title)
+    return title
+
+
+def measure_number(entry: Entry, t: Translator) -> str:
+    return t("entry.number", number=entry.number) if entry.kind == "measure" else entry.title.get(t.lang)
+
+
+def sections_text(t: Translator, kb: KnowledgeBase) -> str:
+    doc = kb.documents[0]
+    return t("browse.sections", number=esc(doc.number), title=esc(doc.title.get(t.lang)))
+
+
+def section_text(t: Translator, kb: KnowledgeBase, section_id: str) -> str:
+    policy = kb.policies[0]
+    section = next(s for s in policy.data.sections if s.id == section_id)
+    entries = [e for e in policy.data.entries if e.section == section_id]
+    lines = [f"<b>{esc(section.number + section.title.get(t.lang))}</b>", ""]
+    lines += [t("result.item", name=esc(heading(e, t)), detail=esc(e.summary.get(t.lang))) for e in entries]
+    return "\n".join(lines)
+
+
+def question(
+    t: Translator, spec: FactSpec, interview: Interview, kb: KnowledgeBase, *, note: str | None = None
+) -> str:
+    """The current question with its progress: question k of at most n."""
+    k = len(interview.history) + 1
+    n = k - 1 + interview.remaining(kb)
+    lang = t.lang
+    lines = []
+    if note:
+        lines += [note, ""]
+    lines += [f"<b>{t('iv.progress', k=k, n=max(n, k))}</b>", esc(spec.question.get(lang))]
+    if spec.help is not None:
+        lines.append(f"<i>{esc(spec.help.get(lang))}</i>")
+    lines.append(t(KIND_HINTS[spec.kind]))
+    return "\n".join(lines)
+
+
+def answered(t: Translator, spec: FactSpec, shown: str) -> str:
+    """The question as it stays in the chat once answered."""
+    return "\n".join([esc(spec.question.get(t.lang)), t("iv.answered", answer=esc(shown))])
+
+
+def fact_label(kb: KnowledgeBase, specs: Mapping[str, FactSpec], name: str, lang: str) -> str:
+    """A short name for a fact: the label of a condition testing it, else its question."""
+    for entry in kb:
+        conditions = list(entry.conditions)
+        for benefit in entry.benefits:
+            conditions += benefit.conditions
+            conditions += [c for tier in benefit.tiers for c in tier.conditions]
+        for condition in conditions:
+            if condition.fact == name:
+                return condition.label.get(lang)
+    spec = specs.get(name)
+    if spec is None:
+        return name
+    first = re.split(r"[？?（(]", spec.question.get(lang), maxsplit=1)[0].strip()
+    return first[:1].lower() + first[1:] if lang == "en" else first
+
+
+def _measure(kb: KnowledgeBase, result: MeasureResult) -> Entry:
+    return kb.entries[result.id]
+
+
+def result(t: Translator, kb: KnowledgeBase, specs: Mapping[str, FactSpec], screening: Screening) -> str:
+    """The screening, grouped: likely eligible (amounts, total), need more information (what),
+    not eligible (why); the validity warning, the overlap rule and the disclaimer."""
+    lang = t.lang
+    parts = [f"<b>{t('result.title')}</b>"]
+    if (warning := screening.validity.warning(screening.document)) is not None:
+        parts.append(f"<i>{esc(warning.get(lang))}</i>")
+
+    eligible = screening.by_verdict("eligible")
+    if eligible:
+        total = screening.total_max_amount_cny
+        title = (
+            t("result.eligible", count=len(eligible), total=esc(format_money(total, lang)))
+            if total
+            else t("result.eligible_plain", count=len(eligible))
+        )
+        lines = [f"<b>{title}</b>"]
+        for item in eligible:
+            amount = (
+                t("result.no_figure")
+                if item.max_amount_cny is None
+                else t("result.up_to", amount=esc(format_money(item.max_amount_cny, lang)))
+            )
+            lines.append(t("result.item", name=esc(heading(_measure(kb, item), t)), detail=amount))
+        parts.append("\n".join(lines))
+    else:
+        parts.append(f"<b>{t('result.none_eligible')}</b>")
+
+    unknown = screening.by_verdict("unknown")
+    if unknown:
+        lines = [f"<b>{t('result.unknown', count=len(unknown))}</b>"]
+        for item in unknown:
+            missing = t("list.sep").join(fact_label(kb, specs, m, lang) for m in item.missing)
+            detail = t("result.missing", facts=esc(missing))
+            lines.append(t("result.item", name=esc(heading(_measure(kb, item), t)), detail=detail))
+        parts.append("\n".join(lines))
+
+    ineligible = screening.by_verdict("ineligible")
+    if ineligible:
+        lines = [f"<b>{t('result.ineligible', count=len(ineligible))}</b>"]
+        groups: dict[tuple[str, ...], list[MeasureResult]] = {}
+        for item in ineligible:
+            why = tuple(dict.fromkeys(r.text.get(lang) for r in item.reasons if r.met is False))
+            groups.setdefault(why, []).append(item)
+        for why, items in groups.items():
+            names = t("list.sep").join(measure_number(_measure(kb, i), t) for i in items)
+            if len(items) == len(screening.measures) > 1:
+                names = t("result.all_measures", count=len(items))
+            reason = t("list.sep").join(why) if why else t("result.why_unknown")
+            lines.append(t("result.item", name=esc(names), detail=t("result.not_met", reasons=esc(reason))))
+        parts.append("\n".join(lines))
+
+    if screening.overlap_note is not None and len(eligible) > 1:
+        parts.append(esc(screening.overlap_note.get(lang)))
+    parts.append(f"<i>{esc(DISCLAIMER.get(lang))}</i>")
+    parts.append(t("result.buttons"))
+    return "\n\n".join(parts)
+
+
+def localized(value: Localized, lang: str) -> str:
+    return esc(value.get(lang))
+
+
+def card(text: str) -> str:
+    return plain_to_html(text)
+
+
+def source_document(t: Translator, kb: KnowledgeBase, entry_id: str) -> str:
+    """The document's full text (Markdown headings shown bold)."""
+    policy = kb.policy_of(entry_id)
+    lines = [t("source.heading", number=esc(policy.document.number)), ""]
+    for line in policy.source_text.strip().split("\n"):
+        if line.strip() == "---":  # a Markdown rule between the document's parts
+            lines.append("")
+        elif line.startswith("#"):
+            lines.append(f"<b>{esc(line.lstrip('#').strip())}</b>")
+        else:
+            lines.append(esc(line))
+    text = "\n".join(lines)
+    while "\n\n\n" in text:
+        text = text.replace("\n\n\n", "\n\n")
+    return text
