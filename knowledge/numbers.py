@@ -122,6 +122,10 @@ def _is_cjk(c: str) -> bool:
     return 0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF or 0xF900 <= o <= 0xFAFF or 0x20000 <= o <= 0x3FFFF
 
 
+_EN_MULTIPLIERS: Final = {"thousand": 1000, "million": 10**6, "mn": 10**6, "m": 10**6, "billion": 10**9, "bn": 10**9}
+_EN_MAGNITUDE: Final = re.compile(r" ?(thousand|million|billion|mn|bn|m)(?![a-z0-9²])")
+
+
 def _ascii_unit_at(s: str, j: int) -> bool:
     return any(s.startswith(a, j) for a in ("usd", "us$", "rmb", "cny"))
 
@@ -182,6 +186,12 @@ def _lex(s: str, i: int) -> list[_Tok]:
             kind, mult = (_K.SMALL, 1000) if c == "k" else (_K.BIG, 10**4)
             toks.append(_Tok(kind, j, j + 1, Decimal(mult)))
             j += 1
+        elif prev is not None and prev.kind is _K.NUM and prev.arabic and (m := _EN_MAGNITUDE.match(s, j)):
+            # English magnitudes after digits: "1.5 million", "2m", "300 thousand", "1bn".
+            word = m.group(1)
+            mult = _EN_MULTIPLIERS[word]
+            toks.append(_Tok(_K.SMALL if mult < 10**4 else _K.BIG, j, m.end(), Decimal(mult)))
+            j = m.end()
         elif (
             c in "多余"
             and prev is not None

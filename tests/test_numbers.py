@@ -568,3 +568,17 @@ def test_round_trip_chinese_numerals(n: int) -> None:
     assert parse_number(to_chinese(n)) == n
     if n % 10_000 == 0 and n:
         assert parse_number(f"{n // 10_000}万") == n
+
+
+@pytest.mark.parametrize(
+    ("text", "value", "unit"),
+    [
+        ("how much for 1.5 million USD exports?", Decimal(1_500_000), Unit.USD),
+        ("we exported $2m last year", Decimal(2_000_000), Unit.USD),
+        ("300 thousand yuan rent", Decimal(300_000), Unit.CNY),
+        ("1200m2 warehouse", Decimal(1200), Unit.M2),
+    ],
+)
+def test_english_magnitudes(text: str, value: Decimal, unit: Unit) -> None:
+    (quantity,) = find_quantities(text)
+    assert (quantity.value, quantity.unit) == (value, unit)
