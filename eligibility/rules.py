@@ -255,13 +255,11 @@ def _each(benefit: Benefit, values: Mapping[str, Any], clause: str) -> BenefitRe
         item_values = item if isinstance(item, Mapping) else dict(item)
         status, _, item_reasons = _conditions(benefit.conditions, item_values, clause)
         label = Localized(zh=f"{benefit.label.zh} 第{number}个", en=f"{benefit.label.en} #{number}")
+        reasons += [
+            Reason(Localized(zh=f"第{number}个：{r.text.zh}", en=f"#{number}: {r.text.en}"), r.met, clause)
+            for r in item_reasons
+        ]
         if not status or benefit.amount is None:
-            reasons += [
-                Reason(
-                    Localized(zh=f"第{number}个：{r.text.zh}", en=f"#{number}: {r.text.en}"), r.met, clause
-                )
-                for r in item_reasons
-            ]
             continue
         value, _, reason = compute(benefit.amount, item_values, label, clause)
         if value:

@@ -195,6 +195,7 @@ class Document(Strict):
     validity: Validity
     source_file: str  # beside the data file, or in knowledge/source/
     contact: Localized | None = None
+    unit_names: dict[str, str] = {}  # responsible units' English names, by their Chinese name
 
 
 class PolicyFile(Strict):

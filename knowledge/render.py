@@ -193,8 +193,8 @@ def render_card(
     if entry.notes:
         lines += ["", "Notes:" if en else "说明："] + [f" • {n.get(lang)}" for n in entry.notes]
     if entry.units:
-        sep = ", " if en else "、"
-        lines += ["", ("Responsible units: " if en else "责任单位：") + sep.join(entry.units)]
+        units = [f"{doc.unit_names.get(u, u)} ({u})" for u in entry.units] if en else entry.units
+        lines += ["", ("Responsible units: " if en else "责任单位：") + (", " if en else "、").join(units)]
     if source:
         lines += ["", ("Source text (Chinese original): " if en else "原文：") + f"「{entry.source}」"]
     if status is not None:

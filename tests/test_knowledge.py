@@ -309,3 +309,9 @@ def test_shipped_data_loads_from_a_directory_of_files(tmp_path: Path) -> None:
     _write(tmp_path, SHIPPED)
     kb = load_knowledge_base(tmp_path)
     assert len(kb.entries) == 20
+
+
+def test_every_responsible_unit_has_an_english_name(kb: KnowledgeBase) -> None:
+    (doc,) = kb.documents
+    units = {u for entry in kb for u in entry.units}
+    assert units <= set(doc.unit_names), units - set(doc.unit_names)
