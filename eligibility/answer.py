@@ -74,7 +74,10 @@ def _facts_of(entry: Entry) -> list[tuple[str, Benefit | None]]:
         if benefit.amount is not None and benefit.amount.of:
             names.append(benefit.amount.of)
         found += [(name, benefit) for name in names]
-    return list({name: (name, b) for name, b in reversed(found)}.values())[::-1]
+    first: dict[str, Benefit | None] = {}
+    for name, benefit in found:
+        first.setdefault(name, benefit)
+    return list(first.items())
 
 
 def _kind(name: str, benefit: Benefit | None, specs: Mapping[str, FactSpec]) -> Kind | None:
@@ -204,7 +207,3 @@ class Assistant:
         if decision.referral is not None:
             parts = [decision.referral.message.get(lang)]
         return Answer(decision, "\n".join(parts), (), None, lang)
-
-
-def as_decimal(value: Any) -> Decimal:
-    return value if isinstance(value, Decimal) else Decimal(str(value))
