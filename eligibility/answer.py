@@ -75,8 +75,8 @@ def _facts_of(entry: Entry) -> list[tuple[str, Benefit | None]]:
             names.append(benefit.amount.of)
         found += [(name, benefit) for name in names]
     first: dict[str, Benefit | None] = {}
-    for name, benefit in found:
-        first.setdefault(name, benefit)
+    for name, owner in found:
+        first.setdefault(name, owner)
     return list(first.items())
 
 
