@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from knowledge.models import Localized
 
@@ -120,6 +120,14 @@ class FactSpec(BaseModel):
     kind: Kind
     question: Localized
     help: Localized | None = None
+    group: str | None = None  # facts of one group may be asked together, as a checklist
+    label: Localized | None = None  # the short form for a checklist
+
+    @model_validator(mode="after")
+    def _grouped_facts_are_yes_no_with_a_label(self) -> FactSpec:
+        if self.group is not None and (self.kind != Kind.YES_NO or self.label is None):
+            raise ValueError(f"{self.name}: a grouped fact is yes/no and has a label")
+        return self
 
 
 FACTS_FILE = Path(__file__).resolve().parent / "data" / "facts.yaml"

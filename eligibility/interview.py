@@ -7,12 +7,15 @@ ends the interview at once.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from eligibility.facts import Facts
+from eligibility.facts import Facts, FactSpec
 from eligibility.rules import evaluate
 from knowledge.loader import KnowledgeBase
+
+GROUP_SEPARATOR = ","  # a checklist's facts share one history entry: "operates_park,newly_introduced"
 
 
 def open_facts(kb: KnowledgeBase, facts: Facts) -> list[str]:
@@ -27,6 +30,26 @@ def open_facts(kb: KnowledgeBase, facts: Facts) -> list[str]:
 def next_fact(kb: KnowledgeBase, facts: Facts, skipped: frozenset[str] = frozenset()) -> str | None:
     """The next fact to ask, or None when no answer could change any result."""
     return next((name for name in open_facts(kb, facts) if name not in skipped), None)
+
+
+def next_step(
+    kb: KnowledgeBase, facts: Facts, specs: Mapping[str, FactSpec], skipped: frozenset[str] = frozenset()
+) -> tuple[str, ...]:
+    """The next facts to ask at once: one fact, or every open fact of its group as a checklist
+    ("which of these describe you?"). Empty when no answer could change any result."""
+    open_now = [name for name in open_facts(kb, facts) if name not in skipped]
+    if not open_now:
+        return ()
+    group = specs[open_now[0]].group
+    if group is None:
+        return (open_now[0],)
+    return tuple(name for name in open_now if specs[name].group == group)
+
+
+def count_steps(names: list[str], specs: Mapping[str, FactSpec]) -> int:
+    """How many steps ask these facts: each ungrouped fact one, each group one."""
+    groups = {specs[n].group for n in names if specs[n].group is not None}
+    return sum(1 for n in names if specs[n].group is None) + len(groups)
 
 
 @dataclass(frozen=True)
@@ -47,9 +70,23 @@ class Interview:
     def next(self, kb: KnowledgeBase) -> str | None:
         return next_fact(kb, self.facts, frozenset(self.skipped))
 
-    def remaining(self, kb: KnowledgeBase) -> int:
-        """At most how many more questions: the open facts not yet skipped."""
-        return sum(1 for name in open_facts(kb, self.facts) if name not in self.skipped)
+    def remaining(self, kb: KnowledgeBase, specs: Mapping[str, FactSpec] | None = None) -> int:
+        """At most how many more questions: the open facts not yet skipped (a group counts once
+        when `specs` are given)."""
+        names = [name for name in open_facts(kb, self.facts) if name not in self.skipped]
+        return len(names) if specs is None else count_steps(names, specs)
+
+    def next_step(self, kb: KnowledgeBase, specs: Mapping[str, FactSpec]) -> tuple[str, ...]:
+        return next_step(kb, self.facts, specs, frozenset(self.skipped))
+
+    def answer_group(self, values: Mapping[str, bool]) -> Interview:
+        """Several yes/no facts answered at once (a checklist); `back` undoes them together."""
+        facts = self.facts
+        for name, value in values.items():
+            facts = facts.with_fact(name, value)
+        answers = facts.model_dump(mode="json", exclude_none=True)
+        skipped = tuple(s for s in self.skipped if s not in values)
+        return Interview(answers, skipped, (*self.history, GROUP_SEPARATOR.join(values)))
 
     def answer(self, name: str, value: Any) -> Interview:
         facts = self.facts.with_fact(name, value)  # validates the value
@@ -65,9 +102,10 @@ class Interview:
         if not self.history:
             return self, None
         last = self.history[-1]
-        answers = {k: v for k, v in self.answers.items() if k != last}
-        skipped = tuple(s for s in self.skipped if s != last)
-        return Interview(answers, skipped, self.history[:-1]), last
+        names = set(last.split(GROUP_SEPARATOR))
+        answers = {k: v for k, v in self.answers.items() if k not in names}
+        skipped = tuple(s for s in self.skipped if s not in names)
+        return Interview(answers, skipped, self.history[:-1]), last.split(GROUP_SEPARATOR)[0]
 
     def to_json(self) -> dict[str, Any]:
         return {"answers": self.answers, "skipped": list(self.skipped), "history": list(self.history)}

@@ -221,3 +221,57 @@ def test_next_fact_is_none_once_everything_is_settled(kb: KnowledgeBase) -> None
     answers = dict.fromkeys(BASE, True)
     answers |= _all_no(kb, answers)
     assert next_fact(kb, Facts.model_validate(answers)) is None
+
+
+# --- checklists: the role questions asked together ------------------------------------------
+
+
+def run_steps(kb: KnowledgeBase, answers: dict[str, Any]) -> list[tuple[str, ...]]:
+    interview = Interview()
+    steps: list[tuple[str, ...]] = []
+    while step := interview.next_step(kb, SPECS):
+        steps.append(step)
+        if len(step) > 1:
+            interview = interview.answer_group({name: bool(answers.get(name, False)) for name in step})
+        else:
+            interview = interview.answer(step[0], answers[step[0]])
+        assert len(steps) <= len(FACT_NAMES)
+    assert screen(kb, interview.facts, ON).by_verdict("unknown") == []
+    return steps
+
+
+def test_role_questions_come_as_one_checklist_after_the_base(kb: KnowledgeBase) -> None:
+    answers = dict.fromkeys(BASE, True)
+    answers |= _all_no(kb, answers)
+    steps = run_steps(kb, answers)
+    assert steps[:4] == [(name,) for name in BASE]
+    checklist = steps[4]
+    assert len(checklist) >= 8
+    assert all(SPECS[name].group == "role" for name in checklist)
+
+
+def test_checklists_shorten_typical_interviews(kb: KnowledgeBase) -> None:
+    for profile in TYPICAL.values():
+        answers = dict.fromkeys(BASE, True) | profile
+        answers |= _all_no(kb, answers)
+        _, asked = run(kb, answers)
+        steps = run_steps(kb, answers)
+        assert len(steps) <= len(asked)
+    counts = [
+        len(run_steps(kb, dict.fromkeys(BASE, True) | p | _all_no(kb, dict.fromkeys(BASE, True) | p)))
+        for p in TYPICAL.values()
+    ]
+    assert statistics.median(counts) <= 16
+
+
+def test_back_undoes_a_whole_checklist(kb: KnowledgeBase) -> None:
+    interview = Interview()
+    for name in BASE:
+        interview = interview.answer(name, True)
+    step = interview.next_step(kb, SPECS)
+    interview = interview.answer_group(dict.fromkeys(step, False))
+    assert all(name in interview.answers for name in step)
+    interview, again = interview.back()
+    assert again == step[0]
+    assert not any(name in interview.answers for name in step)
+    assert interview.next_step(kb, SPECS) == step
