@@ -60,6 +60,8 @@ class StepAction(StrEnum):
     BACK = "back"
     CANCEL = "cancel"
     RESTART = "restart"
+    TOGGLE = "t"  # tick or untick one line of a checklist
+    DONE = "ok"  # the checklist is complete
 
 
 class StepCB(CallbackData, prefix="iv"):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
@@ -126,6 +126,34 @@ def step(t: Translator, spec: FactSpec, *, can_go_back: bool) -> InlineKeyboardM
         second.append(_button(t("button.prev"), StepCB(action=StepAction.BACK, fact=fact).pack()))
     rows.append(second)
     rows.append([_button(t("button.cancel"), StepCB(action=StepAction.CANCEL, fact=fact).pack())])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def checklist(
+    t: Translator,
+    specs: Mapping[str, FactSpec],
+    step: Sequence[str],
+    checked: Collection[str],
+    *,
+    can_go_back: bool,
+) -> InlineKeyboardMarkup:
+    """One toggle per line (☑/☐), then "done"; skip, back and cancel as for any question."""
+    rows = [
+        [
+            _button(
+                f"{'☑' if name in checked else '☐'} {specs[name].short(t.lang)}",
+                StepCB(action=StepAction.TOGGLE, fact=name).pack(),
+            )
+        ]
+        for name in step
+    ]
+    first = step[0]
+    rows.append([_button(t("button.done"), StepCB(action=StepAction.DONE, fact=first).pack())])
+    second = [_button(t("button.skip"), StepCB(action=StepAction.SKIP, fact=first).pack())]
+    if can_go_back:
+        second.append(_button(t("button.prev"), StepCB(action=StepAction.BACK, fact=first).pack()))
+    rows.append(second)
+    rows.append([_button(t("button.cancel"), StepCB(action=StepAction.CANCEL, fact=first).pack())])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 

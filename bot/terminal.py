@@ -103,7 +103,8 @@ def _wants_figure(callback_data: list[str]) -> bool:
             steps.append(StepCB.unpack(data))
         except (TypeError, ValueError):
             return False
-    return bool(steps) and all(s.action not in (StepAction.YES, StepAction.NO) for s in steps)
+    pressable = (StepAction.YES, StepAction.NO, StepAction.TOGGLE)  # answered with buttons
+    return bool(steps) and all(s.action not in pressable for s in steps)
 
 
 class TerminalChat:

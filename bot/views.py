@@ -86,17 +86,49 @@ def section_text(t: Translator, kb: KnowledgeBase, section_id: str) -> str:
     return "\n".join(lines)
 
 
+def progress(t: Translator, interview: Interview, kb: KnowledgeBase, specs: Mapping[str, FactSpec]) -> str:
+    """Question k of at most n (a checklist counts as one question)."""
+    k = len(interview.history) + 1
+    n = k - 1 + interview.remaining(kb, specs)
+    return f"<b>{t('iv.progress', k=k, n=max(n, k))}</b>"
+
+
+def checklist(
+    t: Translator,
+    specs: Mapping[str, FactSpec],
+    interview: Interview,
+    kb: KnowledgeBase,
+    *,
+    note: str | None = None,
+) -> str:
+    """Several yes/no questions at once: "which of these describe you?"."""
+    lines = [note, ""] if note else []
+    lines += [progress(t, interview, kb, specs), t("iv.checklist")]
+    return "\n".join(lines)
+
+
+def checklist_answered(t: Translator, specs: Mapping[str, FactSpec], checked: list[str]) -> str:
+    """The checklist as it stays in the chat once answered."""
+    labels = [esc(specs[n].short(t.lang)) for n in checked]
+    shown = "、".join(labels) if t.lang == "zh" else "; ".join(labels)
+    return "\n".join([t("iv.checklist"), t("iv.answered", answer=shown or t("iv.none_apply"))])
+
+
 def question(
-    t: Translator, spec: FactSpec, interview: Interview, kb: KnowledgeBase, *, note: str | None = None
+    t: Translator,
+    spec: FactSpec,
+    interview: Interview,
+    kb: KnowledgeBase,
+    specs: Mapping[str, FactSpec],
+    *,
+    note: str | None = None,
 ) -> str:
     """The current question with its progress: question k of at most n."""
-    k = len(interview.history) + 1
-    n = k - 1 + interview.remaining(kb)
     lang = t.lang
     lines = []
     if note:
         lines += [note, ""]
-    lines += [f"<b>{t('iv.progress', k=k, n=max(n, k))}</b>", esc(spec.question.get(lang))]
+    lines += [progress(t, interview, kb, specs), esc(spec.question.get(lang))]
     if spec.help is not None:
         lines.append(f"<i>{esc(spec.help.get(lang))}</i>")
     lines.append(t(KIND_HINTS[spec.kind]))

@@ -123,6 +123,10 @@ class FactSpec(BaseModel):
     group: str | None = None  # facts of one group may be asked together, as a checklist
     label: Localized | None = None  # the short form for a checklist
 
+    def short(self, lang: str) -> str:
+        """The checklist label, or the question where there is none."""
+        return (self.label or self.question).get(lang)
+
     @model_validator(mode="after")
     def _grouped_facts_are_yes_no_with_a_label(self) -> FactSpec:
         if self.group is not None and (self.kind != Kind.YES_NO or self.label is None):

@@ -94,8 +94,9 @@ class Interview:
         skipped = tuple(s for s in self.skipped if s != name)
         return Interview(answers, skipped, (*self.history, name))
 
-    def skip(self, name: str) -> Interview:
-        return Interview(dict(self.answers), (*self.skipped, name), (*self.history, name))
+    def skip(self, *names: str) -> Interview:
+        """Skip one fact, or a whole checklist (one history entry, so `back` undoes it whole)."""
+        return Interview(dict(self.answers), (*self.skipped, *names), (*self.history, GROUP_SEPARATOR.join(names)))
 
     def back(self) -> tuple[Interview, str | None]:
         """Forget the last answer (or skip); returns the fact to ask again."""

@@ -27,12 +27,15 @@ EXPORTER: dict[str, Any] = {
 }
 
 
+def current_step(talk: Conversation) -> list[StepCB]:
+    """The latest question's interview buttons; empty once the result is shown."""
+    return [StepCB.unpack(d) for d in talk.buttons().values() if d.startswith("iv:")]
+
+
 def current_fact(talk: Conversation) -> str | None:
     """The fact the latest question asks (from its buttons), None once the result is shown."""
-    for data in talk.buttons().values():
-        if data.startswith("iv:"):
-            return StepCB.unpack(data).fact
-    return None
+    step = current_step(talk)
+    return step[0].fact if step else None
 
 
 async def answer(talk: Conversation, fact: str, value: Any) -> list[Any]:
@@ -41,13 +44,28 @@ async def answer(talk: Conversation, fact: str, value: Any) -> list[Any]:
     return await talk.send(str(value))
 
 
+async def tick(talk: Conversation, profile: dict[str, Any], default: Any) -> None:
+    """A checklist: tick the lines the profile says yes to, then press Done."""
+    step = current_step(talk)
+    for button in [b for b in step if b.action == StepAction.TOGGLE]:
+        if profile.get(button.fact, default) is True:
+            await talk.press(button.pack())
+    done = next(b for b in current_step(talk) if b.action == StepAction.DONE)
+    await talk.press(done.pack())
+
+
 async def run_interview(talk: Conversation, profile: dict[str, Any], default: Any = False) -> str:
-    """Answer every question from `profile` (yes/no by button, figures typed); returns the result."""
+    """Answer every question from `profile` (yes/no by button or checklist, figures typed);
+    returns the result."""
     await talk.send("/check")
     for _ in range(60):
-        fact = current_fact(talk)
-        if fact is None:
+        step = current_step(talk)
+        if not step:
             break
+        if any(b.action == StepAction.TOGGLE for b in step):
+            await tick(talk, profile, default)
+            continue
+        fact = step[0].fact
         value = profile.get(fact, default)
         if value is False and not talk.buttons().get("否"):
             value = "0"  # a figure question: none
@@ -88,7 +106,7 @@ async def test_progress_counts_down_the_maximum(talk: Conversation) -> None:
     await talk.press(StepCB(action=StepAction.YES, fact="pays_tax_in_hengyang").pack())
     await talk.press(StepCB(action=StepAction.YES, fact="independent_legal_person").pack())
     await talk.press(StepCB(action=StepAction.YES, fact="cbec_in_customs_stats").pack())
-    await talk.press(StepCB(action=StepAction.NO, fact=current_fact(talk) or "").pack())
+    await talk.press(StepCB(action=StepAction.DONE, fact=current_fact(talk) or "").pack())  # the checklist
     text = talk.keyboard_message().text or ""
     assert "第 6 题" in text
     assert int(text.split("最多 ")[1].split(" 题")[0]) < maximum
@@ -109,14 +127,15 @@ async def test_typed_yes_no_and_bad_figures(talk: Conversation) -> None:
     await talk.send("/check")
     for word in ("是", "yes", "对", "有"):
         await talk.send(word)
-    assert current_fact(talk) == "operates_park"
-    for _fact in ("operates_park", "operates_incubator", "builds_cbec_platform"):
-        await talk.send("否")
+    assert current_fact(talk) == "operates_park"  # the first line of the role checklist
+    [reply] = texts(await talk.send("是"))
+    assert "请点按钮勾选" in reply
+    await talk.send("否")  # none of the checklist applies
     assert current_fact(talk) == "supervision_site_investment_cny"
     [reply] = texts(await talk.send("很多钱"))
     assert reply.startswith("⚠️")
     assert "supervision_site_investment_cny" not in reply
-    assert "第 8 题" in reply
+    assert "第 6 题" in reply
     assert "今年在跨境电商监管场所" in reply
     assert current_fact(talk) == "supervision_site_investment_cny"
     [reply] = texts(await talk.send("80万美元"))
@@ -210,9 +229,7 @@ async def test_a_redelivered_answer_is_applied_once(talk: Conversation) -> None:
     await talk.send("/check")
     for _ in range(4):
         await talk.send("是")
-    await talk.send("否")
-    await talk.send("否")
-    await talk.send("否")
+    await talk.send("否")  # the role checklist: none applies
     assert current_fact(talk) == "supervision_site_investment_cny"
     message = talk.message("0")
     await talk.send_message(message)
@@ -220,6 +237,29 @@ async def test_a_redelivered_answer_is_applied_once(talk: Conversation) -> None:
     requests = await talk.send_message(message)  # the same update again, after a crash
     assert requests == []
     assert current_fact(talk) == "cbec_export_usd"
+
+
+async def test_the_role_checklist_ticks_in_place_and_answers_together(talk: Conversation) -> None:
+    await talk.send("/check")
+    for _ in range(4):
+        await talk.send("是")
+    labels = [label for label in talk.buttons() if label.startswith("☐")]
+    assert len(labels) >= 8
+    college = next(label for label in labels if "大专院校" in label)
+    requests = await talk.press(talk.buttons()[college])
+    assert [type(r) for r in requests if isinstance(r, EditMessageText)] == [EditMessageText]  # redrawn
+    assert "☑ " + college[2:] in talk.buttons()
+    assert await talk.state() == InterviewStates.asking.state
+    # a tick from an old message, or of a line the checklist does not have, changes nothing
+    await talk.press(StepCB(action=StepAction.TOGGLE, fact="annual_social_insurance_cny").pack())
+    assert "☑ " + college[2:] in talk.buttons()
+    await talk.press(talk.buttons()["✔ 确定"])
+    assert (
+        current_fact(talk) == "supervision_site_investment_cny"
+        or current_fact(talk) == "recognized_talent_base"
+    )
+    result = await run_interview(talk, {"recognized_talent_base": False})
+    assert "第14条" in result
 
 
 async def test_interview_in_english(talk: Conversation) -> None:
@@ -265,7 +305,7 @@ async def test_a_restart_loses_nothing(
 
 async def test_echoed_input_in_an_error_is_escaped(talk: Conversation) -> None:
     await talk.send("/check")
-    for word in ("是", "是", "是", "是", "否", "否", "否"):
+    for word in ("是", "是", "是", "是", "否"):
         await talk.send(word)
     assert current_fact(talk) == "supervision_site_investment_cny"
     [reply] = texts(await talk.send("<b>12</b> & <i>"))

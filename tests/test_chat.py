@@ -73,6 +73,10 @@ async def test_chat_answers_a_question_and_completes_an_interview(tmp_path: Path
             assert question, reply
             if "[1] 是" in reply:  # yes/no: a number presses the button
                 reply = await chat.say("1" if int(question.group(1)) <= 4 else "2")
+            elif "[1] ☐" in reply:  # the role checklist: none applies, press Done
+                done = re.search(r"\[(\d+)\] ✔ 确定", reply)
+                assert done, reply
+                reply = await chat.say(done.group(1))
             else:  # a figure: typed; the buttons are "#1"…
                 assert "[#1] 不清楚/跳过" in reply
                 reply = await chat.say("80万美元" if "出口总额是多少美元" in reply else "0")

@@ -77,12 +77,16 @@ def step_buttons(message: dict[str, Any]) -> dict[str, StepCB]:
 
 
 async def answer_current(api: BotAPIStub, question: dict[str, Any], yes: bool) -> dict[str, Any]:
-    """Answer the question in `question` (a bot message): by button if yes/no, else type 0."""
+    """Answer the question in `question` (a bot message): by button if yes/no, Done on a
+    checklist (none ticked), else type 0."""
     buttons = step_buttons(question)
     fact = next(iter(buttons.values())).fact
     wanted = StepCB(action=StepAction.YES if yes else StepAction.NO, fact=fact).pack()
+    done = StepCB(action=StepAction.DONE, fact=fact).pack()
     cursor = api.cursor()
-    if wanted in buttons:
+    if done in buttons:
+        api.press_button(USER, question["message_id"], done)
+    elif wanted in buttons:
         api.press_button(USER, question["message_id"], wanted)
     else:
         api.send_text(USER, "0")

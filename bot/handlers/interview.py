@@ -63,17 +63,22 @@ async def ask_next(
     note: str | None = None,
     resuming: bool = False,
 ) -> None:
-    """Ask the next question, or show the result when no answer could change it any more."""
+    """Ask the next question (or checklist), or show the result when no answer could change it."""
     kb = assistant.kb
-    name = interview.next(kb)
-    if name is None:
+    step = interview.next_step(kb, specs)
+    if not step:
         await finish(bot, chat_id, t, assistant, specs, state, interview)
         return
-    await save(state, interview)
-    spec = specs[name]
     can_go_back = bool(interview.history)
+    if len(step) > 1:
+        await save(state, interview, checked=[])
+        text = views.checklist(t, specs, interview, kb, note=note)
+        await send(bot, chat_id, text, keyboards.checklist(t, specs, step, (), can_go_back=can_go_back))
+        return
+    await save(state, interview)
+    spec = specs[step[0]]
     markup = (keyboards.resume if resuming else keyboards.step)(t, spec, can_go_back=can_go_back)
-    await send(bot, chat_id, views.question(t, spec, interview, kb, note=note), markup)
+    await send(bot, chat_id, views.question(t, spec, interview, kb, specs, note=note), markup)
 
 
 async def finish(
@@ -145,10 +150,14 @@ async def on_step(
         await state.clear()
         await ask_next(bot, chat_id, t, assistant, specs, state, Interview(), note=t("iv.intro"))
         return
-    current = interview.next(kb)
-    if current is None or callback_data.fact != current:
+    step = interview.next_step(kb, specs)
+    if not step or callback_data.fact not in step:
         await acknowledge(callback, t("iv.stale"))
         return
+    if len(step) > 1:
+        await on_checklist(callback, callback_data, bot, t, assistant, specs, state, interview, step)
+        return
+    current = step[0]
     spec = specs[current]
     if action == StepAction.BACK:
         previous, asked_again = interview.back()
@@ -158,15 +167,62 @@ async def on_step(
         interview, shown = previous, t("button.prev")
     elif action == StepAction.SKIP:
         interview, shown = interview.skip(current), t("button.skip")
-    elif spec.kind == Kind.YES_NO:
+    elif spec.kind == Kind.YES_NO and action in (StepAction.YES, StepAction.NO):
         yes = action == StepAction.YES
         interview, shown = interview.answer(current, yes), t("button.yes" if yes else "button.no")
-    else:  # a yes/no button under a question that wants a figure: forged
+    else:  # a yes/no or checklist button under a question that wants a figure: forged
         await acknowledge(callback, t("iv.stale"))
         return
     await acknowledge(callback)
     await save(state, interview)
     await edit(bot, callback, views.answered(t, spec, shown))
+    await ask_next(bot, chat_id, t, assistant, specs, state, interview)
+
+
+async def on_checklist(
+    callback: CallbackQuery,
+    callback_data: StepCB,
+    bot: Bot,
+    t: Translator,
+    assistant: Assistant,
+    specs: Specs,
+    state: FSMContext,
+    interview: Interview,
+    step: tuple[str, ...],
+) -> None:
+    """A button of a checklist: tick/untick a line (the message is redrawn), or finish it."""
+    kb = assistant.kb
+    chat_id = chat_of(callback)
+    data = await state.get_data()
+    checked = [n for n in data.get("checked") or [] if n in step]
+    action = callback_data.action
+    can_go_back = bool(interview.history)
+    if action == StepAction.TOGGLE:
+        name = callback_data.fact
+        checked = [n for n in checked if n != name] if name in checked else [*checked, name]
+        await acknowledge(callback)
+        await save(state, interview, checked=checked)
+        markup = keyboards.checklist(t, specs, step, checked, can_go_back=can_go_back)
+        await edit(bot, callback, views.checklist(t, specs, interview, kb), markup)
+        return
+    if action == StepAction.DONE:
+        interview = interview.answer_group({name: name in checked for name in step})
+        text = views.checklist_answered(t, specs, [n for n in step if n in checked])
+    elif action == StepAction.SKIP:
+        interview, text = interview.skip(*step), views.checklist_answered(t, specs, []).split("\n")[0]
+        text += "\n" + t("iv.answered", answer=esc(t("button.skip")))
+    elif action == StepAction.BACK:
+        previous, asked_again = interview.back()
+        if asked_again is None:
+            await acknowledge(callback, t("iv.no_back"))
+            return
+        interview, text = previous, t("iv.checklist") + "\n" + t("iv.answered", answer=esc(t("button.prev")))
+    else:  # yes/no under a checklist: forged
+        await acknowledge(callback, t("iv.stale"))
+        return
+    await acknowledge(callback)
+    await save(state, interview, checked=[])
+    await edit(bot, callback, text)
     await ask_next(bot, chat_id, t, assistant, specs, state, interview)
 
 
@@ -196,10 +252,11 @@ async def on_typed(
         await begin(bot, chat_id, t, assistant, specs, state)
         return
     kb = assistant.kb
-    current = interview.next(kb)
-    if current is None:
+    step = interview.next_step(kb, specs)
+    if not step:
         await finish(bot, chat_id, t, assistant, specs, state, interview)
         return
+    current = step[0]
     spec = specs[current]
     text = message.text or ""
     word = normalize(text).strip(" .。!！")
@@ -214,7 +271,15 @@ async def on_typed(
         await ask_next(bot, chat_id, t, assistant, specs, state, previous)
         return
     if word in words.SKIP:
-        await ask_next(bot, chat_id, t, assistant, specs, state, interview.skip(current))
+        await ask_next(bot, chat_id, t, assistant, specs, state, interview.skip(*step))
+        return
+    if len(step) > 1:  # a checklist is ticked with its buttons; "none" in words is an answer too
+        if word in words.NONE:
+            await ask_next(
+                bot, chat_id, t, assistant, specs, state, interview.answer_group(dict.fromkeys(step, False))
+            )
+        else:
+            await ask_next(bot, chat_id, t, assistant, specs, state, interview, note=t("iv.use_buttons"))
         return
     if spec.kind not in (Kind.YES_NO, Kind.WAREHOUSES) and word in words.NONE:
         text = "0"
