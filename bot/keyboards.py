@@ -10,6 +10,8 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.callbacks import (
     ROOT,
     CardCB,
+    ForgetAction,
+    ForgetCB,
     LangCB,
     MenuAction,
     MenuCB,
@@ -110,6 +112,14 @@ def browse_card(t: Translator, entry: Entry, back: str) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
+def _navigation(t: Translator, fact: str, *, can_go_back: bool) -> list[list[InlineKeyboardButton]]:
+    """Skip, back (once there is something to go back to) and cancel, under every question."""
+    second = [_button(t("button.skip"), StepCB(action=StepAction.SKIP, fact=fact).pack())]
+    if can_go_back:
+        second.append(_button(t("button.prev"), StepCB(action=StepAction.BACK, fact=fact).pack()))
+    return [second, [_button(t("button.cancel"), StepCB(action=StepAction.CANCEL, fact=fact).pack())]]
+
+
 def step(t: Translator, spec: FactSpec, *, can_go_back: bool) -> InlineKeyboardMarkup:
     """Yes/no buttons for a yes/no question; for typed answers only skip, back and cancel."""
     fact = spec.name
@@ -121,12 +131,7 @@ def step(t: Translator, spec: FactSpec, *, can_go_back: bool) -> InlineKeyboardM
                 _button(t("button.no"), StepCB(action=StepAction.NO, fact=fact).pack()),
             ]
         )
-    second = [_button(t("button.skip"), StepCB(action=StepAction.SKIP, fact=fact).pack())]
-    if can_go_back:
-        second.append(_button(t("button.prev"), StepCB(action=StepAction.BACK, fact=fact).pack()))
-    rows.append(second)
-    rows.append([_button(t("button.cancel"), StepCB(action=StepAction.CANCEL, fact=fact).pack())])
-    return InlineKeyboardMarkup(inline_keyboard=rows)
+    return InlineKeyboardMarkup(inline_keyboard=rows + _navigation(t, fact, can_go_back=can_go_back))
 
 
 def checklist(
@@ -147,14 +152,8 @@ def checklist(
         ]
         for name in step
     ]
-    first = step[0]
-    rows.append([_button(t("button.done"), StepCB(action=StepAction.DONE, fact=first).pack())])
-    second = [_button(t("button.skip"), StepCB(action=StepAction.SKIP, fact=first).pack())]
-    if can_go_back:
-        second.append(_button(t("button.prev"), StepCB(action=StepAction.BACK, fact=first).pack()))
-    rows.append(second)
-    rows.append([_button(t("button.cancel"), StepCB(action=StepAction.CANCEL, fact=first).pack())])
-    return InlineKeyboardMarkup(inline_keyboard=rows)
+    rows.append([_button(t("button.done"), StepCB(action=StepAction.DONE, fact=step[0]).pack())])
+    return InlineKeyboardMarkup(inline_keyboard=rows + _navigation(t, step[0], can_go_back=can_go_back))
 
 
 def resume(t: Translator, spec: FactSpec, *, can_go_back: bool) -> InlineKeyboardMarkup:
@@ -178,4 +177,14 @@ def result(t: Translator, kb: KnowledgeBase, measures: Sequence[MeasureResult]) 
 def languages(t: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[[_button(name, LangCB(code=code).pack()) for code, name in LANGUAGE_NAMES.items()]]
+    )
+
+
+def forget(t: Translator, user_id: int) -> InlineKeyboardMarkup:
+    """/forget: delete everything, or keep it."""
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [_button(t("button.forget"), ForgetCB(action=ForgetAction.YES, user=user_id).pack())],
+            [_button(t("button.keep"), ForgetCB(action=ForgetAction.NO, user=user_id).pack())],
+        ]
     )
