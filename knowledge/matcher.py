@@ -60,6 +60,16 @@ class Referral:
 
 
 @dataclass(frozen=True)
+class Ruling:
+    """A staff decision on a phrasing: answer it (and close paraphrases) with an entry, or
+    decline it with a referral. Nothing is learned without one."""
+
+    phrasing: str
+    entry_id: str | None = None
+    referral: Referral | None = None
+
+
+@dataclass(frozen=True)
 class Decision:
     query: str
     outcome: Outcome
@@ -397,7 +407,8 @@ def _tokenizer() -> jieba.Tokenizer:
     tokenizer = jieba.Tokenizer()
     tokenizer.initialize()
     if USER_DICT.exists():
-        tokenizer.load_userdict(str(USER_DICT))
+        with USER_DICT.open("rb") as words:  # given a path, jieba leaves the file open
+            tokenizer.load_userdict(words)
     return tokenizer
 
 
@@ -414,6 +425,7 @@ class Weights:
     hint: float = 0.4  # a hint (a platform's name) points to an entry without deciding it
     topic_phrase: float = 2.5  # an out-of-scope concept named outright is what the question is about
     decline_below: float = 3.0  # absolute evidence under which nothing is answered
+    ruling_similarity: float = 85.0  # a staff ruling covers phrasings this close (rapidfuzz token_set_ratio)
     clarify_ratio: float = 0.7  # runner-up within this share of the best: ask back
 
 
@@ -425,13 +437,17 @@ class Matcher:
         kb: KnowledgeBase,
         extra_questions: Mapping[str, Sequence[str]] | None = None,
         *,
+        rulings: Sequence[Ruling] = (),
         topics: Sequence[_Topic] | None = None,
         weights: Weights | None = None,
     ) -> None:
         self.kb = kb
         self.weights = weights or Weights()
         self._tokenizer = _tokenizer()
-        extra = extra_questions or {}
+        extra: dict[str, list[str]] = {k: list(v) for k, v in (extra_questions or {}).items()}
+        for ruling in rulings:  # a phrasing staff attached to an entry is one of its questions
+            if ruling.entry_id is not None and ruling.entry_id in kb.entries:
+                extra.setdefault(ruling.entry_id, []).append(ruling.phrasing)
         docs: list[_Doc] = []
         self._topics = list(load_topics() if topics is None else topics)
         for entry in kb:
@@ -471,6 +487,11 @@ class Matcher:
         self._build_phrase_tables()
         self._build_homophones(kb)
         self._question_tokens = [[" ".join(self.words(q)) for q in doc.questions] for doc in docs]
+        self._rulings = [
+            (r, " ".join(self.words(normalize(r.phrasing))))
+            for r in rulings
+            if r.entry_id in kb.entries or r.referral
+        ]
 
     # building --------------------------------------------------------------------------
 
@@ -687,8 +708,29 @@ class Matcher:
                     total[doc] += w.fuzzy * max(0.0, best - 50) / 25
         return heapq.nlargest(self.KEEP, total.items(), key=lambda item: item[1])
 
+    def _ruling(self, query: str) -> Ruling | None:
+        """The staff ruling on this phrasing or a close paraphrase of it, if any."""
+        if not self._rulings:
+            return None
+        words = " ".join(self.words(normalize(query)))
+        if not words:
+            return None
+        best: tuple[float, Ruling] | None = None
+        for ruling, ruled in self._rulings:
+            score = fuzz.token_set_ratio(words, ruled) if ruled else 0.0
+            if score >= self.weights.ruling_similarity and (best is None or score > best[0]):
+                best = (score, ruling)
+        return None if best is None else best[1]
+
     def decide(self, query: str) -> Decision:
         ranked = self.scores(query)
+        ruling = self._ruling(query)
+        if ruling is not None and ruling.referral is not None:
+            return Decision(query, "decline", tuple(self._matches(ranked[:3])), ruling.referral)
+        if ruling is not None and ruling.entry_id is not None:
+            first = Match(ruling.entry_id, round(max((s for _, s in ranked[:1]), default=1.0), 4))
+            rest = [m for m in self._matches(ranked[:4]) if m.id != ruling.entry_id]
+            return Decision(query, "answer", (first, *rest[:2]))
         w = self.weights
         text = normalize(query).lower()
         decisive = next((t for t in self._topics if t.decisive and t.names(text)), None)
