@@ -73,3 +73,15 @@ class StepCB(CallbackData, prefix="iv"):
 
 class LangCB(CallbackData, prefix="lang"):
     code: str
+
+
+class ForgetAction(StrEnum):
+    YES = "yes"
+    NO = "no"
+
+
+class ForgetCB(CallbackData, prefix="forget"):
+    """/forget's confirmation; `user` is whom it was asked of, so nobody else can press it (groups)."""
+
+    action: ForgetAction
+    user: int
