@@ -10,8 +10,6 @@ from aiogram.utils.keyboard import InlineKeyboardBuilder
 from bot.callbacks import (
     ROOT,
     CardCB,
-    ForgetAction,
-    ForgetCB,
     LangCB,
     MenuAction,
     MenuCB,
@@ -177,14 +175,4 @@ def result(t: Translator, kb: KnowledgeBase, measures: Sequence[MeasureResult]) 
 def languages(t: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[[_button(name, LangCB(code=code).pack()) for code, name in LANGUAGE_NAMES.items()]]
-    )
-
-
-def forget(t: Translator, user_id: int) -> InlineKeyboardMarkup:
-    """/forget: delete everything, or keep it."""
-    return InlineKeyboardMarkup(
-        inline_keyboard=[
-            [_button(t("button.forget"), ForgetCB(action=ForgetAction.YES, user=user_id).pack())],
-            [_button(t("button.keep"), ForgetCB(action=ForgetAction.NO, user=user_id).pack())],
-        ]
     )
