@@ -2,16 +2,18 @@
 
 Evidence, from strongest to weakest:
 0. homophone typos are read as the base's word of the same pinyin (海外苍 → 海外仓);
-1. decisive phrases: an entry's keywords and synonyms found in the question, weighted by how few entries use them; a phrase inside a longer
-   matched phrase counts little ("出口" inside "出口退税"), so near-misses lose to the
-   out-of-scope topic that names them;
+1. decisive phrases: an entry's keywords and synonyms found in the question, weighted by
+   how few entries use them; a phrase inside a longer matched phrase counts little ("出口"
+   inside "出口退税"), so near-misses lose to the out-of-scope topic that names them;
 2. BM25 over jieba words and over character bigrams of every field (the bigrams catch
    words jieba splits differently, and typos that keep one character of two);
 3. rapidfuzz similarity to the entry's sample questions (tokens joined with spaces);
 4. English: phrase hits and BM25 over the English fields.
 
 Out-of-scope topics (data/out_of_scope.yaml) compete as pseudo-entries; when one wins, the
-question is declined with its referral.
+question is declined with its referral. A `decisive` topic (another city's policy) does not
+compete: naming it declines, unless one of its `unless` words is there too or the mention is
+mere `context` ("去广州参加培训").
 """
 
 from __future__ import annotations
@@ -376,13 +378,26 @@ class _Topic:
     referral: Referral
     keywords: tuple[str, ...]
     keywords_en: tuple[str, ...]
-    decisive: bool = False  # named outright (and none of `unless`): decline whatever else matches
+    decisive: bool = False  # named (and none of `unless`): decline outright
     unless: tuple[str, ...] = ()
+    context: tuple[str, ...] = ()  # words before a mention that make it mere context ("去广州")
 
     def names(self, text: str) -> bool:
-        words = f" {' '.join(re.findall(r'[a-z0-9]+', text))} "
-        named = any(k in text for k in self.keywords) or any(f" {k} " in words for k in self.keywords_en)
-        return named and not any(u in text for u in self.unless)
+        if any(u in text for u in self.unless):
+            return False
+        for keyword in self.keywords_en:  # in English, naming the place is enough
+            if any(_whole_word(text, m.start(), m.end()) for m in re.finditer(re.escape(keyword), text)):
+                return True
+        for keyword in self.keywords:
+            for found in re.finditer(re.escape(keyword), text):
+                before = text[max(0, found.start() - 2) : found.start()]
+                if not any(before.endswith(c) for c in self.context):
+                    return True
+        return False
+
+
+def _whole_word(text: str, start: int, end: int) -> bool:
+    return (start == 0 or not text[start - 1].isalnum()) and (end == len(text) or not text[end].isalnum())
 
 
 def load_topics(path: Path = TOPICS_FILE) -> list[_Topic]:
@@ -397,6 +412,7 @@ def load_topics(path: Path = TOPICS_FILE) -> list[_Topic]:
                 tuple(normalize(str(k)) for k in item.get("keywords_en", [])),
                 bool(item.get("decisive", False)),
                 tuple(normalize(str(k)) for k in item.get("unless", [])),
+                tuple(normalize(str(k)) for k in item.get("context", [])),
             )
         )
     return topics
@@ -468,7 +484,7 @@ class Matcher:
                     frozenset(hints),
                 )
             )
-        for topic in self._topics:
+        for topic in (t for t in self._topics if not t.decisive):
             docs.append(
                 _Doc(
                     topic.referral.id,
