@@ -43,6 +43,7 @@ jieba.setLogLevel(logging.WARNING)
 Outcome = Literal["answer", "clarify", "decline"]
 TOPICS_FILE = PACKAGE_DIR / "data" / "out_of_scope.yaml"
 USER_DICT = PACKAGE_DIR / "data" / "userdict.txt"
+GLOSSARY_FILE = PACKAGE_DIR / "data" / "glossary.yaml"
 
 
 @dataclass(frozen=True)
@@ -396,6 +397,11 @@ class _Topic:
         return False
 
 
+def load_glossary(path: Path = GLOSSARY_FILE) -> dict[str, str]:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+    return {english_phrase(str(en)): normalize(str(zh)) for en, zh in (raw or {}).get("terms", {}).items()}
+
+
 def _whole_word(text: str, start: int, end: int) -> bool:
     return (start == 0 or not text[start - 1].isalnum()) and (end == len(text) or not text[end].isalnum())
 
@@ -460,6 +466,7 @@ class Matcher:
         self.kb = kb
         self.weights = weights or Weights()
         self._tokenizer = _tokenizer()
+        self._glossary = load_glossary()
         extra: dict[str, list[str]] = {k: list(v) for k, v in (extra_questions or {}).items()}
         for ruling in rulings:  # a phrasing staff attached to an entry is one of its questions
             if ruling.entry_id is not None and ruling.entry_id in kb.entries:
@@ -635,6 +642,23 @@ class Matcher:
         english |= {w for e in kb for w in english_tokens(f"{e.title.en} {e.summary.en}")}
         self._by_spelling = {"".join(k): w for k, w in by_pinyin.items() if "".join(k) not in english}
 
+    def _glossed(self, text: str) -> str:
+        """The base's Chinese words for the English ones, appended: an English question gets the
+        Chinese side's evidence too."""
+        words = english_phrase(text).split()
+        found: list[str] = []
+        i = 0
+        while i < len(words):
+            for n in range(min(4, len(words) - i), 0, -1):
+                zh = self._glossary.get(" ".join(words[i : i + n]))
+                if zh is not None:
+                    found.append(zh)
+                    i += n
+                    break
+            else:
+                i += 1
+        return f"{text} {' '.join(found)}" if found else text
+
     def _spelled(self, text: str) -> str:
         """The base's words for pinyin spelled in Latin letters, appended to the text."""
         words = re.findall(r"[a-z]+", text)
@@ -695,7 +719,7 @@ class Matcher:
 
     def scores(self, query: str) -> list[tuple[int, float]]:
         """(doc number, evidence) for every doc with any, best first."""
-        text = self._spelled(self.correct(normalize(query).lower()))
+        text = self._glossed(self._spelled(self.correct(normalize(query).lower())))
         w = self.weights
         phrase = self._phrase_hits(text)
         words = self.words(text)
