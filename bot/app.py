@@ -59,8 +59,17 @@ def _date(text: str) -> str:
     return text
 
 
-def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    """Add the bot's subcommands (run, chat) to the CLI parser."""
+def add_commands(
+    sub: argparse._SubParsersAction[argparse.ArgumentParser],
+    kb: argparse._SubParsersAction[argparse.ArgumentParser] | None = None,
+) -> None:
+    """Add the bot's subcommands (run, chat, stats) to the CLI parser, and the staff's `kb`
+    subcommands on the bot's database (export, import, history, rollback) to `kb`."""
+    from bot.staff_cli import add_kb_commands, add_stats_command
+
+    add_stats_command(sub)
+    if kb is not None:
+        add_kb_commands(kb)
     run = sub.add_parser("run", help="serve the bot on Telegram (BOT_TOKEN; long polling, or --webhook)")
     run.add_argument(
         "--webhook", action="store_true", help="serve a webhook (WEBHOOK_URL, WEBHOOK_*) instead of polling"

@@ -276,7 +276,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     from bot.app import add_commands
 
-    add_commands(sub)
+    add_commands(sub, kb)  # run, chat, stats; kb export/import/history/rollback (bot/staff_cli.py)
     return parser
 
 

@@ -7,7 +7,7 @@ from aiogram.types import BotCommand
 
 from bot.i18n import DEFAULT_LANGUAGE, Catalogs, Translator
 
-COMMANDS = ("start", "measures", "check", "cancel", "lang", "help")
+COMMANDS = ("start", "measures", "check", "cancel", "lang", "help", "privacy")
 
 
 def command_list(t: Translator) -> list[BotCommand]:

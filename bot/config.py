@@ -26,6 +26,18 @@ class Settings(BaseSettings):
     webhook_secret: SecretStr | None = None
     webhook_host: str = "127.0.0.1"
     webhook_port: int = Field(default=8080, ge=1, le=65535)
+    # Load and faults (bot/middlewares.py RateLimitMiddleware, bot/delivery.py, bot/polling.py):
+    # each user may send RATE_LIMIT_BURST updates at once, then RATE_LIMIT_PER_SECOND (0 burst: off);
+    # Bot API calls that fail on the network or with 5xx are retried API_MAX_RETRIES times (429 is
+    # always waited out, up to API_MAX_RETRY_AFTER seconds a time); on SIGTERM, updates in flight
+    # get SHUTDOWN_TIMEOUT seconds to finish.
+    rate_limit_burst: int = Field(default=5, ge=0)
+    rate_limit_per_second: float = Field(default=1.0, gt=0)
+    api_max_retries: int = Field(default=5, ge=0)
+    api_max_retry_after: int = Field(default=60, ge=1)
+    shutdown_timeout: float = Field(default=20.0, gt=0)
+    # Privacy (bot/privacy.py): questions are kept this many days for staff, then purged.
+    question_log_retention_days: int = Field(default=90, ge=1)
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -79,6 +79,100 @@ MIGRATIONS: list[str] = [
     );
     CREATE INDEX question_log_outcome_ts ON question_log (outcome, ts);
     """,
+    # 3: delivery and durability (bot/delivery.py, bot/polling.py, bot/privacy.py): chats that blocked
+    # the bot (Telegram answered 403); updates fetched by long polling and not yet handled, replayed
+    # after a crash, with the polling offset per bot; the question log's indexes for the retention
+    # purge and /forget.
+    """
+    CREATE TABLE blocked_chats (
+        chat_id    INTEGER PRIMARY KEY,
+        blocked_at INTEGER NOT NULL
+    );
+    CREATE TABLE update_journal (
+        bot_id      INTEGER NOT NULL,
+        update_id   INTEGER NOT NULL,
+        payload     TEXT    NOT NULL,
+        received_at INTEGER NOT NULL,
+        PRIMARY KEY (bot_id, update_id)
+    ) WITHOUT ROWID;
+    CREATE TABLE polling_offset (
+        bot_id      INTEGER PRIMARY KEY,
+        next_update INTEGER NOT NULL
+    );
+    CREATE INDEX question_log_ts ON question_log (ts);
+    CREATE INDEX question_log_user_id ON question_log (user_id);
+    """,
+    # 4: the knowledge base staff keep (bot/kb_store.py): every version of each policy document
+    # (its full data, who, when, the action) and the fields each changed, before and after; the
+    # shipped files seen (the base of a merge); conflicts between staff edits and a new release;
+    # staff out-of-scope rulings; the questions staff decided on in the inbox (bot/inbox.py);
+    # counted events for /stats (bot/stats.py: no user ids); chats given the staff command menu.
+    """
+    CREATE TABLE kb_versions (
+        id                  INTEGER PRIMARY KEY AUTOINCREMENT,
+        ts                  INTEGER NOT NULL,
+        who                 TEXT    NOT NULL,
+        action              TEXT    NOT NULL,
+        doc                 TEXT    NOT NULL,
+        data                TEXT,
+        shipped_fingerprint TEXT    NOT NULL,
+        note                TEXT    NOT NULL DEFAULT ''
+    );
+    CREATE INDEX kb_versions_doc ON kb_versions (doc, id);
+    CREATE TABLE kb_changes (
+        version_id INTEGER NOT NULL REFERENCES kb_versions (id),
+        seq        INTEGER NOT NULL,
+        target     TEXT    NOT NULL,
+        field      TEXT    NOT NULL,
+        before     TEXT,
+        after      TEXT,
+        PRIMARY KEY (version_id, seq)
+    ) WITHOUT ROWID;
+    CREATE INDEX kb_changes_target ON kb_changes (target, version_id);
+    CREATE TABLE kb_shipped (
+        fingerprint TEXT    PRIMARY KEY,
+        doc         TEXT    NOT NULL,
+        first_seen  INTEGER NOT NULL,
+        data        TEXT    NOT NULL
+    );
+    CREATE TABLE kb_conflicts (
+        id          INTEGER PRIMARY KEY AUTOINCREMENT,
+        version_id  INTEGER NOT NULL REFERENCES kb_versions (id),
+        doc         TEXT    NOT NULL,
+        target      TEXT    NOT NULL,
+        field       TEXT    NOT NULL,
+        base        TEXT,
+        ours        TEXT,
+        theirs      TEXT,
+        status      TEXT    NOT NULL DEFAULT 'open',
+        resolved_by TEXT,
+        resolved_at INTEGER,
+        resolution  INTEGER
+    );
+    CREATE TABLE kb_referrals (
+        id           INTEGER PRIMARY KEY AUTOINCREMENT,
+        version_id   INTEGER NOT NULL REFERENCES kb_versions (id),
+        phrasing     TEXT    NOT NULL,
+        message_zh   TEXT    NOT NULL,
+        message_en   TEXT    NOT NULL,
+        withdrawn_by INTEGER
+    );
+    CREATE TABLE inbox_handled (
+        question_id INTEGER PRIMARY KEY,
+        decision    TEXT    NOT NULL,
+        version_id  INTEGER,
+        who         TEXT    NOT NULL,
+        ts          INTEGER NOT NULL
+    );
+    CREATE TABLE bot_events (
+        ts   INTEGER NOT NULL,
+        kind TEXT    NOT NULL
+    );
+    CREATE INDEX bot_events_kind_ts ON bot_events (kind, ts);
+    CREATE TABLE staff_menus (
+        chat_id INTEGER PRIMARY KEY
+    );
+    """,
 ]
 
 
@@ -116,6 +210,18 @@ class Database:
                 raise
             finally:
                 self._owner = None
+
+    async def write(self, sql: str, parameters: Iterable[Any] = ()) -> int:
+        """One statement, atomic on its own (autocommit), under the lock: the cheap form of a
+        single-statement :meth:`transaction` (one round trip to the database thread instead of
+        three). Returns the number of rows changed."""
+        self._check_open()
+        task = asyncio.current_task()
+        if task is not None and self._owner is task:
+            raise RuntimeError("Database.write() inside a transaction of the same task: use its connection")
+        async with self._lock:
+            cursor = await self.conn.execute(sql, parameters)
+            return int(cursor.rowcount)
 
     async def fetchone(self, sql: str, parameters: Iterable[Any] = ()) -> sqlite3.Row | None:
         self._check_open()

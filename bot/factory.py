@@ -14,9 +14,18 @@ from aiogram.fsm.storage.memory import SimpleEventIsolation
 
 from bot.config import Settings
 from bot.db import Database
+from bot.delivery import BlockedChats, RetryMiddleware, RetryPolicy
 from bot.handlers import get_routers
 from bot.i18n import Catalogs
-from bot.middlewares import GroupEtiquetteMiddleware, LanguageMiddleware
+from bot.kb_store import KnowledgeStore, LiveKnowledge
+from bot.middlewares import (
+    ForeignButtonMiddleware,
+    GroupEtiquetteMiddleware,
+    LanguageMiddleware,
+    RateLimitMiddleware,
+)
+from bot.privacy import Privacy
+from bot.stats import InterviewEvents
 from bot.storage import SQLiteStorage
 from bot.users import QuestionLog, UserSettings
 from eligibility.answer import Assistant
@@ -31,16 +40,23 @@ def create_dispatcher(
     storage: BaseStorage | None = None,
     catalogs: Catalogs | None = None,
     specs: Mapping[str, FactSpec] | None = None,
+    rate_limit: bool = False,
 ) -> Dispatcher:
     """The dispatcher with every router, middleware and service.
 
     Handlers receive: `assistant` (the knowledge base and answers), `specs` (the interview's
-    questions), `users`, `qlog`, `catalogs`, `settings`, and per update `lang` and `t`.
+    questions), `users`, `qlog`, `privacy`, `catalogs`, `settings`, `knowledge` (the store staff
+    edit, and the hot reload of `assistant`), and per update `lang` and `t`.
+    With `rate_limit` (Telegram: `policybot run`), each user is held to RATE_LIMIT_BURST and
+    RATE_LIMIT_PER_SECOND; the terminal chat and the conversation tests have one user and no limit.
     """
     catalogs = catalogs or Catalogs.load()
     users = UserSettings(db)
+    knowledge = LiveKnowledge(KnowledgeStore(db), assistant)
+    # the interviews, with a write-through cache: no database read on the way of an update
+    storage = storage or SQLiteStorage(db, cache_size=20_000)
     dispatcher = Dispatcher(
-        storage=storage or SQLiteStorage(db),
+        storage=storage,
         events_isolation=SimpleEventIsolation(),  # one update per user at a time: no lost answers
         settings=settings,
         assistant=assistant,
@@ -48,19 +64,40 @@ def create_dispatcher(
         catalogs=catalogs,
         users=users,
         qlog=QuestionLog(db),
+        privacy=Privacy(db, settings.question_log_retention_days, storage=storage, users=users),
+        knowledge=knowledge,
     )
+    dispatcher.startup.register(knowledge.on_startup)  # reload after changes by the command line
+    dispatcher.shutdown.register(knowledge.on_shutdown)
+    if rate_limit and settings.rate_limit_burst > 0:  # first: a flood is dropped before any database work
+        dispatcher.update.outer_middleware(
+            RateLimitMiddleware(
+                catalogs, users, burst=settings.rate_limit_burst, rate=settings.rate_limit_per_second
+            )
+        )
     dispatcher.update.outer_middleware(LanguageMiddleware(catalogs, users))
+    dispatcher.update.outer_middleware(InterviewEvents(db))  # /stats: interviews started, finished
     etiquette = GroupEtiquetteMiddleware()
     dispatcher.message.outer_middleware(etiquette)
     dispatcher.edited_message.outer_middleware(etiquette)
+    dispatcher.callback_query.outer_middleware(ForeignButtonMiddleware())  # forged presses: refused
     dispatcher.include_routers(*get_routers())
     return dispatcher
 
 
-def create_bot(token: str, session: BaseSession | None = None) -> Bot:
-    """A Bot speaking HTML, without link previews."""
-    return Bot(
+def create_bot(
+    token: str,
+    session: BaseSession | None = None,
+    *,
+    retry: RetryPolicy | None = None,
+    blocked: BlockedChats | None = None,
+) -> Bot:
+    """A Bot speaking HTML, without link previews, whose calls wait out 429s and retry network
+    errors (bot/delivery.py); with `blocked`, chats answering 403 are recorded there."""
+    bot = Bot(
         token,
         session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML, link_preview_is_disabled=True),
     )
+    bot.session.middleware(RetryMiddleware(retry, blocked=blocked))
+    return bot

@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping, Sequence
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
-from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.callbacks import (
     ROOT,
     CardCB,
+    ForgetAction,
+    ForgetCB,
     LangCB,
     MenuAction,
     MenuCB,
@@ -61,20 +62,19 @@ def after_decline(t: Translator) -> InlineKeyboardMarkup:
 
 def answer(t: Translator, kb: KnowledgeBase, entry: Entry) -> InlineKeyboardMarkup:
     """Under an answer: the full text, the related measures, the eligibility check."""
-    builder = InlineKeyboardBuilder()
-    builder.row(_button(t("button.source"), SourceCB(id=entry.id).pack()))
+    # Rows built directly: InlineKeyboardBuilder.as_markup() deep-copies every button (measurable
+    # under load, and these keyboards come with every answer and every result).
+    rows = [[_button(t("button.source"), SourceCB(id=entry.id).pack())]]
     related = [kb.entries[r] for r in entry.related if r in kb.entries]
     for other in related:
-        builder.row(_button(t("button.related", name=heading(other, t)), CardCB(id=other.id).pack()))
-    builder.row(_button(t("button.check"), MenuCB(action=MenuAction.CHECK).pack()))
-    return builder.as_markup()
+        rows.append([_button(t("button.related", name=heading(other, t)), CardCB(id=other.id).pack())])
+    rows.append([_button(t("button.check"), MenuCB(action=MenuAction.CHECK).pack())])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def clarify(t: Translator, kb: KnowledgeBase, ids: Iterable[str]) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    for entry_id in ids:
-        builder.row(_button(heading(kb.entries[entry_id], t), PickCB(id=entry_id).pack()))
-    return builder.as_markup()
+    rows = [[_button(heading(kb.entries[entry_id], t), PickCB(id=entry_id).pack())] for entry_id in ids]
+    return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def sections(t: Translator, kb: KnowledgeBase) -> InlineKeyboardMarkup:
@@ -95,12 +95,13 @@ def sections(t: Translator, kb: KnowledgeBase) -> InlineKeyboardMarkup:
 
 
 def section(t: Translator, kb: KnowledgeBase, section_id: str) -> InlineKeyboardMarkup:
-    builder = InlineKeyboardBuilder()
-    for entry in kb.policies[0].data.entries:
-        if entry.section == section_id:
-            builder.row(_button(heading(entry, t), CardCB(id=entry.id, back=section_id).pack()))
-    builder.row(_button(t("button.back"), SectionCB(id=ROOT).pack()))
-    return builder.as_markup()
+    rows = [
+        [_button(heading(entry, t), CardCB(id=entry.id, back=section_id).pack())]
+        for entry in kb.policies[0].data.entries
+        if entry.section == section_id
+    ]
+    rows.append([_button(t("button.back"), SectionCB(id=ROOT).pack())])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def browse_card(t: Translator, entry: Entry, back: str) -> InlineKeyboardMarkup:
@@ -162,17 +163,30 @@ def resume(t: Translator, spec: FactSpec, *, can_go_back: bool) -> InlineKeyboar
 
 def result(t: Translator, kb: KnowledgeBase, measures: Sequence[MeasureResult]) -> InlineKeyboardMarkup:
     """One button per measure to its card, marked with its verdict, then "check again"."""
-    builder = InlineKeyboardBuilder()
     order = ("eligible", "unknown", "ineligible")
-    for item in sorted(measures, key=lambda m: order.index(m.verdict)):
-        label = f"{VERDICT_MARKS[item.verdict]} {measure_number(kb.entries[item.id], t)}"
-        builder.button(text=label, callback_data=CardCB(id=item.id).pack())
-    builder.adjust(4)
-    builder.row(_button(t("button.check_again"), MenuCB(action=MenuAction.CHECK).pack()))
-    return builder.as_markup()
+    buttons = [
+        _button(
+            f"{VERDICT_MARKS[item.verdict]} {measure_number(kb.entries[item.id], t)}",
+            CardCB(id=item.id).pack(),
+        )
+        for item in sorted(measures, key=lambda m: order.index(m.verdict))
+    ]
+    rows = [buttons[i : i + 4] for i in range(0, len(buttons), 4)]
+    rows.append([_button(t("button.check_again"), MenuCB(action=MenuAction.CHECK).pack())])
+    return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
 def languages(t: Translator) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         inline_keyboard=[[_button(name, LangCB(code=code).pack()) for code, name in LANGUAGE_NAMES.items()]]
+    )
+
+
+def forget(t: Translator, user_id: int) -> InlineKeyboardMarkup:
+    """/forget: delete everything, or keep it."""
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [_button(t("button.forget"), ForgetCB(action=ForgetAction.YES, user=user_id).pack())],
+            [_button(t("button.keep"), ForgetCB(action=ForgetAction.NO, user=user_id).pack())],
+        ]
     )

@@ -22,14 +22,16 @@ from aiogram.methods import (
     DeleteWebhook,
     EditMessageReplyMarkup,
     EditMessageText,
+    GetFile,
     GetMe,
     SendChatAction,
+    SendDocument,
     SendMessage,
     SetMyCommands,
     TelegramMethod,
 )
 from aiogram.methods.base import TelegramType
-from aiogram.types import Chat, InlineKeyboardMarkup, Message, User
+from aiogram.types import BufferedInputFile, Chat, Document, File, InlineKeyboardMarkup, Message, User
 
 from bot.format import html_to_plain
 
@@ -47,6 +49,13 @@ class LocalSession(BaseSession):
         self.listener = listener
         self.messages: dict[tuple[int, int], Message] = {}
         self._ids: dict[int, itertools.count[int]] = {}
+        self.files: dict[str, bytes] = {}  # file_id → content: documents sent, and "uploaded" by add_file
+
+    def add_file(self, data: bytes, file_name: str) -> Document:
+        """A document as a user would upload it (the bot can getFile and download it)."""
+        file_id = f"local-{len(self.files) + 1}"
+        self.files[file_id] = data
+        return Document(file_id=file_id, file_unique_id=file_id, file_name=file_name, file_size=len(data))
 
     async def make_request(
         self,
@@ -91,6 +100,29 @@ class LocalSession(BaseSession):
         if isinstance(method, DeleteMessage):
             self.messages.pop((int(method.chat_id), method.message_id), None)
             return 200, True, None
+        if isinstance(method, SendDocument):
+            chat_id = int(method.chat_id)
+            message_id = next(self._ids.setdefault(chat_id, itertools.count(1_000_001)))
+            upload = method.document
+            data = upload.data if isinstance(upload, BufferedInputFile) else b""
+            name = upload.filename if isinstance(upload, BufferedInputFile) else None
+            document = self.add_file(data, name or "document")
+            message = self._message(bot, chat_id, message_id, None, method.reply_markup).model_copy(
+                update={"document": document, "caption": html_to_plain(method.caption or "") or None}
+            )
+            self.messages[(chat_id, message_id)] = message
+            return 200, _dump(message), None
+        if isinstance(method, GetFile):
+            content = self.files.get(method.file_id)
+            if content is None:
+                return 400, None, "Bad Request: invalid file_id"
+            found = File(
+                file_id=method.file_id,
+                file_unique_id=method.file_id,
+                file_size=len(content),
+                file_path=method.file_id,
+            )
+            return 200, found.model_dump(mode="json", exclude_none=True), None
         if isinstance(method, _TRUE_METHODS):
             return 200, True, None
         return 400, None, f"Bad Request: {type(method).__name__} is not supported by the local session"
@@ -123,7 +155,7 @@ class LocalSession(BaseSession):
         chunk_size: int = 65536,
         raise_for_status: bool = True,
     ) -> AsyncGenerator[bytes, None]:
-        yield b""
+        yield self.files.get(url.rsplit("/", 1)[-1], b"")
 
     async def close(self) -> None:
         pass

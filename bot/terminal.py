@@ -4,6 +4,8 @@ No token and no network: updates are made here and the bot's calls are answered 
 LocalSession, which prints what the bot says. Inline buttons show as numbered choices; typing a
 number presses one. Under a question that wants a figure, a number is the answer and its buttons
 are pressed as "#1" ("#n" works everywhere, "=12" always types 12). /quit or end of input ends it.
+Files: a document the bot sends is saved in the current directory; "/upload PATH" sends a file to
+the bot as a document (staff import a knowledge-base YAML this way).
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import UTC, date, datetime
+from pathlib import Path
 from typing import Any, TextIO
 
 from aiogram import Bot, Dispatcher
@@ -21,18 +24,18 @@ from aiogram.methods import (
     AnswerCallbackQuery,
     EditMessageReplyMarkup,
     EditMessageText,
+    SendDocument,
     SendMessage,
     TelegramMethod,
 )
-from aiogram.types import CallbackQuery, Chat, InlineKeyboardMarkup, Message, Update, User
+from aiogram.types import BufferedInputFile, CallbackQuery, Chat, InlineKeyboardMarkup, Message, Update, User
 
 from bot.callbacks import StepAction, StepCB
 from bot.config import Settings
 from bot.db import open_database
 from bot.factory import create_bot, create_dispatcher
+from bot.kb_store import current_assistant
 from bot.local_session import LocalSession
-from eligibility.answer import Assistant
-from knowledge.loader import load_knowledge_base
 
 USER_ID = 10_000
 PROMPT = "> "
@@ -66,6 +69,14 @@ class TerminalView:
             self._print("")
             self._print(marker + (result.text or ""))
             self._show_buttons(result)
+        elif isinstance(method, SendDocument) and isinstance(result, Message) and result.document is not None:
+            self._print("")
+            upload = method.document
+            data = upload.data if isinstance(upload, BufferedInputFile) else b""
+            saved = _save(result.document.file_name or "document", data)
+            self._print(f"📎 {result.document.file_name} ({len(data)} bytes) → {saved}")
+            if result.caption:
+                self._print(result.caption)
         elif isinstance(method, AnswerCallbackQuery) and method.text:
             self._print(f"  » {method.text}")
 
@@ -93,6 +104,17 @@ class TerminalView:
 
     def _print(self, text: str) -> None:
         print(text, file=self.out, flush=True)
+
+
+def _save(name: str, data: bytes) -> Path:
+    """A received file, in the current directory, never over an existing one."""
+    path = Path(Path(name).name or "document")
+    number = 1
+    while path.exists():
+        path = Path(f"{Path(name).stem}-{number}{Path(name).suffix}")
+        number += 1
+    path.write_bytes(data)
+    return path.resolve()
 
 
 def _wants_figure(callback_data: list[str]) -> bool:
@@ -124,7 +146,7 @@ class TerminalChat:
         db = await open_database(self.settings.database_path)
         session = LocalSession(listener=self.view.on_call)
         bot = create_bot("1:terminal", session)
-        assistant = Assistant(load_knowledge_base(), today=self.today)
+        assistant = await current_assistant(db, today=self.today)  # with the staff's edits
         dispatcher = create_dispatcher(self.settings, assistant=assistant, db=db)
         try:
             print(TIPS.get(self.lang, TIPS["zh"]), file=self.out, flush=True)
@@ -139,6 +161,11 @@ class TerminalChat:
                     continue
                 if text.lower() in QUIT:
                     break
+                if text.split(maxsplit=1)[0] == "/upload":
+                    update = self._upload(text.removeprefix("/upload").strip(), session)
+                    if update is not None:
+                        await self._feed(bot, dispatcher, update)
+                    continue
                 await self._feed(bot, dispatcher, self._input(text))
         finally:
             await dispatcher.storage.close()
@@ -157,6 +184,22 @@ class TerminalChat:
         if text.startswith("=") and len(text) > 1:
             text = text[1:].strip()
         return self._text(text)
+
+    def _upload(self, path: str, session: LocalSession) -> Update | None:
+        """/upload PATH: the file, sent to the bot as a document."""
+        try:
+            data = Path(path).expanduser().read_bytes()
+        except OSError as exc:
+            print(f"/upload PATH: {exc.strerror or exc}: {path or '(no path)'}", file=self.out, flush=True)
+            return None
+        message = Message(
+            message_id=next(self._message_ids),
+            date=datetime.now(UTC),
+            chat=self.chat,
+            from_user=self.user,
+            document=session.add_file(data, Path(path).name),
+        )
+        return Update(update_id=next(self._update_ids), message=message)
 
     def _text(self, text: str) -> Update:
         message = Message(

@@ -15,7 +15,7 @@ from typing import Any
 from eligibility.facts import FactSpec, Kind, load_fact_specs
 from eligibility.rules import BenefitResult, benefit_results, known_conditions
 from knowledge.loader import KnowledgeBase
-from knowledge.matcher import Decision, Matcher
+from knowledge.matcher import Decision, Matcher, Ruling
 from knowledge.models import Benefit, Entry, Localized
 from knowledge.models import Unit as KUnit
 from knowledge.numbers import Quantity, Unit, find_quantities
@@ -161,10 +161,11 @@ class Assistant:
         *,
         today: Callable[[], date] = date.today,
         extra_questions: Mapping[str, Sequence[str]] | None = None,
+        rulings: Sequence[Ruling] = (),
     ) -> None:
         self._today = today
         self._specs = load_fact_specs()
-        self._state = (kb, Matcher(kb, extra_questions))
+        self._state = (kb, Matcher(kb, extra_questions, rulings=rulings))
 
     @property
     def kb(self) -> KnowledgeBase:
@@ -174,8 +175,14 @@ class Assistant:
     def matcher(self) -> Matcher:
         return self._state[1]
 
-    def swap(self, kb: KnowledgeBase, extra_questions: Mapping[str, Sequence[str]] | None = None) -> None:
-        self._state = (kb, Matcher(kb, extra_questions))
+    def swap(
+        self,
+        kb: KnowledgeBase,
+        extra_questions: Mapping[str, Sequence[str]] | None = None,
+        rulings: Sequence[Ruling] = (),
+    ) -> None:
+        """Build the new matcher first, then replace the pair in one assignment."""
+        self._state = (kb, Matcher(kb, extra_questions, rulings=rulings))
 
     def today(self) -> date:
         return self._today()

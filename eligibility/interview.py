@@ -7,8 +7,10 @@ ends the interview at once.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from eligibility.facts import Facts, FactSpec
@@ -20,11 +22,26 @@ GROUP_SEPARATOR = ","  # a checklist's facts share one history entry: "operates_
 
 def open_facts(kb: KnowledgeBase, facts: Facts) -> list[str]:
     """Every fact whose answer could still change a verdict or an amount, in asking order."""
+    # Evaluating every measure is the costly part of an interview step, and one step asks it
+    # several times (the stale-button check, the next question, the progress line): remembered
+    # per knowledge base and facts. The cached knowledge base is kept, so its id is never reused.
+    key = (id(kb), facts.model_dump_json(exclude_none=True))
+    hit = _OPEN_FACTS.get(key)
+    if hit is not None and hit[0] is kb:
+        _OPEN_FACTS.move_to_end(key)
+        return list(hit[1])
     wanted: dict[str, None] = {}
     for measure in kb.measures():
         for name in evaluate(kb, measure, facts).missing:
             wanted.setdefault(name, None)
+    _OPEN_FACTS[key] = (kb, tuple(wanted))
+    if len(_OPEN_FACTS) > _OPEN_FACTS_SIZE:
+        _OPEN_FACTS.popitem(last=False)
     return list(wanted)
+
+
+_OPEN_FACTS: OrderedDict[tuple[int, str], tuple[KnowledgeBase, tuple[str, ...]]] = OrderedDict()
+_OPEN_FACTS_SIZE = 4096
 
 
 def next_fact(kb: KnowledgeBase, facts: Facts, skipped: frozenset[str] = frozenset()) -> str | None:
@@ -63,8 +80,9 @@ class Interview:
     skipped: tuple[str, ...] = ()
     history: tuple[str, ...] = ()  # facts answered or skipped, oldest first (for "back")
 
-    @property
+    @cached_property
     def facts(self) -> Facts:
+        # validated once per interview state (it is immutable); a step reads it several times
         return Facts.model_validate(self.answers)
 
     def next(self, kb: KnowledgeBase) -> str | None:

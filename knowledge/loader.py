@@ -143,6 +143,8 @@ def _describe(loc: tuple[int | str, ...], raw: Any) -> str:
             path += f"[{part}]"
         else:
             path += ("." if path else "") + part
+    if not path and where:  # the entry as a whole ("a measure needs its responsible units")
+        return where.removesuffix(": ")
     return where + (path or "(file)")
 
 

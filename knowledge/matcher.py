@@ -36,7 +36,7 @@ from rapidfuzz import fuzz
 
 from knowledge.loader import PACKAGE_DIR, KnowledgeBase
 from knowledge.models import Localized
-from knowledge.text import normalize
+from knowledge.text import normalize, strip_punct
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -70,6 +70,11 @@ class Ruling:
     phrasing: str
     entry_id: str | None = None
     referral: Referral | None = None
+
+
+def _ruling_text(text: str) -> str:
+    """A phrasing compared as text: normalised, without punctuation or spaces."""
+    return re.sub(r"\s+", "", strip_punct(normalize(text).lower()))
 
 
 @dataclass(frozen=True)
@@ -448,6 +453,7 @@ class Weights:
     topic_phrase: float = 2.5  # an out-of-scope concept named outright is what the question is about
     decline_below: float = 3.0  # absolute evidence under which nothing is answered
     ruling_similarity: float = 85.0  # a staff ruling covers phrasings this close (rapidfuzz token_set_ratio)
+    ruling_text: float = 80.0  # …and this close as text: a few words of it ("移民", "第6条") are not it
     clarify_ratio: float = 0.7  # runner-up within this share of the best: ask back
 
 
@@ -469,8 +475,9 @@ class Matcher:
         self._glossary = load_glossary()
         extra: dict[str, list[str]] = {k: list(v) for k, v in (extra_questions or {}).items()}
         for ruling in rulings:  # a phrasing staff attached to an entry is one of its questions
-            if ruling.entry_id is not None and ruling.entry_id in kb.entries:
-                extra.setdefault(ruling.entry_id, []).append(ruling.phrasing)
+            entry = kb.get(ruling.entry_id) if ruling.entry_id is not None else None
+            if entry is not None and ruling.phrasing not in entry.questions:  # counted once
+                extra.setdefault(entry.id, []).append(ruling.phrasing)
         docs: list[_Doc] = []
         self._topics = list(load_topics() if topics is None else topics)
         for entry in kb:
@@ -511,7 +518,7 @@ class Matcher:
         self._build_homophones(kb)
         self._question_tokens = [[" ".join(self.words(q)) for q in doc.questions] for doc in docs]
         self._rulings = [
-            (r, " ".join(self.words(normalize(r.phrasing))))
+            (r, " ".join(self.words(normalize(r.phrasing))), _ruling_text(r.phrasing))
             for r in rulings
             if r.entry_id in kb.entries or r.referral
         ]
@@ -755,10 +762,16 @@ class Matcher:
         words = " ".join(self.words(normalize(query)))
         if not words:
             return None
+        text = _ruling_text(query)
         best: tuple[float, Ruling] | None = None
-        for ruling, ruled in self._rulings:
+        for ruling, ruled, ruled_text in self._rulings:
             score = fuzz.token_set_ratio(words, ruled) if ruled else 0.0
-            if score >= self.weights.ruling_similarity and (best is None or score > best[0]):
+            if (
+                score < self.weights.ruling_similarity
+                or fuzz.ratio(text, ruled_text) < self.weights.ruling_text
+            ):
+                continue
+            if best is None or score > best[0]:
                 best = (score, ruling)
         return None if best is None else best[1]
 

@@ -228,3 +228,13 @@ def _put(raw: dict[str, Any], target: str, field: str, value: Any) -> dict[str, 
     else:
         entries[index][field] = value
     return new
+
+
+def field_value(raw: dict[str, Any], target: str, field: str) -> Any:
+    """Any field a diff or a conflict names (a document field, `sections`, or a whole entry `*`)."""
+    return _value(raw, target, field)
+
+
+def put(raw: dict[str, Any], target: str, field: str, value: Any) -> dict[str, Any]:
+    """A copy with any field a diff or a conflict names set to `value` (None: removed)."""
+    return _put(raw, target, field, value)

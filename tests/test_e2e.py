@@ -34,6 +34,7 @@ async def start_bot(api: BotAPIStub, db: Path, *args: str, **env: str) -> asynci
         "BOT_TOKEN": "123456:E2E-token",
         "TELEGRAM_API_URL": api.base_url,
         "DATABASE_PATH": str(db),
+        "RATE_LIMIT_BURST": "0",  # the scripted user answers at machine speed
         **env,
     }
     return await asyncio.create_subprocess_exec(

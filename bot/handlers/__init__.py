@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from bot.handlers import admin, ask, browse, errors, fallback, interview, lang, start
+from bot.handlers import admin, ask, browse, errors, fallback, interview, lang, privacy, start
 
 
 def get_routers() -> list[Router]:
@@ -19,6 +19,7 @@ def get_routers() -> list[Router]:
         errors.make_router(),
         start.make_router(),
         lang.make_router(),
+        privacy.make_router(),
         admin.make_router(),
         browse.make_router(),
         interview.make_router(),

@@ -1,18 +1,27 @@
-"""Staff only (ADMIN_IDS): the questions the assistant could not answer, newest first."""
+"""Staff only (ADMIN_IDS): the questions the assistant could not answer (/unanswered), and the
+knowledge-base work of bot/handlers/staff.py, all behind one check of the sender. A staff button
+pressed by anyone else (forged, or under a forwarded message) gets a refusal and changes nothing.
+"""
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
-from aiogram import Bot, Router
+from aiogram import Bot, F, Router
+from aiogram.enums import ChatType
 from aiogram.filters import Command
-from aiogram.types import Message, User
+from aiogram.types import CallbackQuery, Message, User
 
 from bot.config import Settings
 from bot.format import esc
+from bot.handlers import staff
 from bot.i18n import Translator
-from bot.replies import send
+from bot.replies import acknowledge, send
+from bot.staff_callbacks import is_staff_button
 from bot.users import QuestionLog
+
+logger = logging.getLogger("policybot")
 
 
 def is_admin(event: object, settings: Settings, event_from_user: User | None = None) -> bool:
@@ -31,8 +40,23 @@ async def on_unanswered(message: Message, bot: Bot, t: Translator, qlog: Questio
     await send(bot, message.chat.id, "\n".join(lines))
 
 
+async def on_refused(callback: CallbackQuery, t: Translator) -> None:
+    logger.warning(
+        "staff button %r pressed by user %s, who is not staff", callback.data, callback.from_user.id
+    )
+    await acknowledge(callback, t("staff.only"), alert=True)
+
+
 def make_router() -> Router:
+    # Staff messages in private chats only (never echo the inbox into a group); anything else
+    # falls through (a staff command from anyone else is then an unknown command).
+    staff_only = Router(name="staff-only")
+    staff_only.message.filter(is_admin, F.chat.type == ChatType.PRIVATE)
+    staff_only.callback_query.filter(is_admin)
+    staff_only.message.register(on_unanswered, Command("unanswered"))
+    staff_only.include_router(staff.make_router())
+    guard = Router(name="staff-guard")
+    guard.callback_query.register(on_refused, is_staff_button)
     router = Router(name="admin")
-    router.message.filter(is_admin)
-    router.message.register(on_unanswered, Command("unanswered"))
+    router.include_routers(staff_only, guard)
     return router

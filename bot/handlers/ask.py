@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 
 from aiogram import Bot, F, Router
@@ -62,7 +61,9 @@ async def on_question(
         await send(bot, chat_id, t("ask.prompt"))
         return
     await bot.send_chat_action(chat_id, ChatAction.TYPING)
-    answer = await asyncio.to_thread(assistant.ask, text, lang)
+    # On the event loop: the matcher takes about a millisecond (see benchmarks/latency.py), less than
+    # handing it to a thread costs under load (the GIL is shared either way).
+    answer = assistant.ask(text, lang)
     await log_question(qlog, message, lang, text, answer)
     kb = assistant.kb
     if answer.outcome == "answer":

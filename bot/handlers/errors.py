@@ -6,7 +6,7 @@ import contextlib
 import logging
 
 from aiogram import Bot, Router
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import TelegramAPIError, TelegramForbiddenError
 from aiogram.types import ErrorEvent
 
 from bot.i18n import Catalogs, Translator
@@ -15,6 +15,10 @@ logger = logging.getLogger("policybot")
 
 
 async def on_error(event: ErrorEvent, bot: Bot, catalogs: Catalogs, t: Translator | None = None) -> None:
+    if isinstance(event.exception, TelegramForbiddenError):
+        # The user blocked the bot (or it left the group): recorded by bot/delivery.py; nothing to say.
+        logger.info("update %s: %s", event.update.update_id, event.exception.message)
+        return
     logger.error("update %s failed", event.update.update_id, exc_info=event.exception)
     update = event.update
     chat_id: int | None = None

@@ -62,8 +62,15 @@ async def ask_next(
     *,
     note: str | None = None,
     resuming: bool = False,
+    seen: int | None = None,
 ) -> None:
-    """Ask the next question (or checklist), or show the result when no answer could change it."""
+    """Ask the next question (or checklist), or show the result when no answer could change it.
+
+    The question is sent before the interview is saved (with `seen`, the id of the typed answer
+    that led here): a crash in between leaves the update to be handled again, which asks the same
+    question again rather than losing it.
+    """
+    extra = {} if seen is None else {"seen": seen}
     kb = assistant.kb
     step = interview.next_step(kb, specs)
     if not step:
@@ -71,14 +78,14 @@ async def ask_next(
         return
     can_go_back = bool(interview.history)
     if len(step) > 1:
-        await save(state, interview, checked=[])
         text = views.checklist(t, specs, interview, kb, note=note)
         await send(bot, chat_id, text, keyboards.checklist(t, specs, step, (), can_go_back=can_go_back))
+        await save(state, interview, checked=[], **extra)
         return
-    await save(state, interview)
     spec = specs[step[0]]
     markup = (keyboards.resume if resuming else keyboards.step)(t, spec, can_go_back=can_go_back)
     await send(bot, chat_id, views.question(t, spec, interview, kb, specs, note=note), markup)
+    await save(state, interview, **extra)
 
 
 async def finish(
@@ -92,10 +99,10 @@ async def finish(
 ) -> None:
     kb = assistant.kb
     screening = screen(kb, interview.facts, assistant.today())
-    await state.clear()
     await send(
         bot, chat_id, views.result(t, kb, specs, screening), keyboards.result(t, kb, screening.measures)
     )
+    await state.clear()  # after sending: a crash in between shows the result again, never loses it
 
 
 async def begin(
@@ -174,9 +181,8 @@ async def on_step(
         await acknowledge(callback, t("iv.stale"))
         return
     await acknowledge(callback)
-    await save(state, interview)
     await edit(bot, callback, views.answered(t, spec, shown))
-    await ask_next(bot, chat_id, t, assistant, specs, state, interview)
+    await ask_next(bot, chat_id, t, assistant, specs, state, interview)  # saves once the next is sent
 
 
 async def on_checklist(
@@ -198,12 +204,18 @@ async def on_checklist(
     action = callback_data.action
     can_go_back = bool(interview.history)
     if action == StepAction.TOGGLE:
+        # A tick is the one step that is not idempotent: the same press handled twice (delivered
+        # again after a crash) would untick. The presses applied are remembered with the ticks.
+        toggled = [q for q in data.get("toggled") or [] if isinstance(q, str)]
+        if callback.id in toggled:
+            await acknowledge(callback)
+            return
         name = callback_data.fact
         checked = [n for n in checked if n != name] if name in checked else [*checked, name]
         await acknowledge(callback)
-        await save(state, interview, checked=checked)
         markup = keyboards.checklist(t, specs, step, checked, can_go_back=can_go_back)
         await edit(bot, callback, views.checklist(t, specs, interview, kb), markup)
+        await save(state, interview, checked=checked, toggled=[*toggled, callback.id][-20:])
         return
     if action == StepAction.DONE:
         interview = interview.answer_group({name: name in checked for name in step})
@@ -221,9 +233,8 @@ async def on_checklist(
         await acknowledge(callback, t("iv.stale"))
         return
     await acknowledge(callback)
-    await save(state, interview, checked=[])
     await edit(bot, callback, text)
-    await ask_next(bot, chat_id, t, assistant, specs, state, interview)
+    await ask_next(bot, chat_id, t, assistant, specs, state, interview)  # saves once the next is sent
 
 
 def looks_like_a_question(text: str) -> bool:
@@ -246,7 +257,7 @@ async def on_typed(
     seen = data.get("seen")
     if isinstance(seen, int) and message.message_id <= seen:
         return  # the same update again (redelivered after a crash): it was applied already
-    await state.update_data(seen=message.message_id)
+    mark = message.message_id  # saved with the interview as `seen`, once the reply is sent
     interview = await load(state)
     if interview is None:
         await begin(bot, chat_id, t, assistant, specs, state)
@@ -268,18 +279,19 @@ async def on_typed(
         previous, asked_again = interview.back()
         if asked_again is None:
             await send(bot, chat_id, t("iv.no_back"))
-        await ask_next(bot, chat_id, t, assistant, specs, state, previous)
+        await ask_next(bot, chat_id, t, assistant, specs, state, previous, seen=mark)
         return
     if word in words.SKIP:
-        await ask_next(bot, chat_id, t, assistant, specs, state, interview.skip(*step))
+        await ask_next(bot, chat_id, t, assistant, specs, state, interview.skip(*step), seen=mark)
         return
     if len(step) > 1:  # a checklist is ticked with its buttons; "none" in words is an answer too
         if word in words.NONE:
-            await ask_next(
-                bot, chat_id, t, assistant, specs, state, interview.answer_group(dict.fromkeys(step, False))
-            )
+            none = interview.answer_group(dict.fromkeys(step, False))
+            await ask_next(bot, chat_id, t, assistant, specs, state, none, seen=mark)
         else:
-            await ask_next(bot, chat_id, t, assistant, specs, state, interview, note=t("iv.use_buttons"))
+            await ask_next(
+                bot, chat_id, t, assistant, specs, state, interview, note=t("iv.use_buttons"), seen=mark
+            )
         return
     if spec.kind not in (Kind.YES_NO, Kind.WAREHOUSES) and word in words.NONE:
         text = "0"
@@ -290,12 +302,12 @@ async def on_typed(
         note = t("iv.error", message=esc(exc.message.get(lang)))
         if looks_like_a_question(text):
             note += "\n" + t("iv.asking_instead")
-        await ask_next(bot, chat_id, t, assistant, specs, state, interview, note=note)
+        await ask_next(bot, chat_id, t, assistant, specs, state, interview, note=note, seen=mark)
         return
     except ValidationError:
-        await ask_next(bot, chat_id, t, assistant, specs, state, interview, note=t("iv.invalid"))
+        await ask_next(bot, chat_id, t, assistant, specs, state, interview, note=t("iv.invalid"), seen=mark)
         return
-    await ask_next(bot, chat_id, t, assistant, specs, state, interview)
+    await ask_next(bot, chat_id, t, assistant, specs, state, interview, seen=mark)
 
 
 def make_router() -> Router:

@@ -10,8 +10,10 @@ from aiogram.types import BotCommandScopeChat, CallbackQuery, Message
 from bot import keyboards
 from bot.callbacks import LangCB
 from bot.commands import command_list
+from bot.config import Settings
 from bot.i18n import Catalogs, Translator
 from bot.replies import acknowledge, edit, send
+from bot.staff_menu import set_staff_menu
 from bot.users import UserSettings
 
 
@@ -26,6 +28,7 @@ async def on_choice(
     t: Translator,
     catalogs: Catalogs,
     users: UserSettings,
+    settings: Settings,
 ) -> None:
     if callback_data.code not in catalogs.languages:
         await acknowledge(callback, t("stale.button"), alert=True)
@@ -37,7 +40,12 @@ async def on_choice(
     message = callback.message
     if message is not None and message.chat.type == ChatType.PRIVATE:
         # The command menu of this chat in the chosen language (the default menus follow the app's).
-        await bot.set_my_commands(command_list(chosen), scope=BotCommandScopeChat(chat_id=message.chat.id))
+        if callback.from_user.id in settings.admin_ids:  # staff keep their commands (bot/staff_menu.py)
+            await set_staff_menu(bot, catalogs, message.chat.id, callback_data.code)
+        else:
+            await bot.set_my_commands(
+                command_list(chosen), scope=BotCommandScopeChat(chat_id=message.chat.id)
+            )
 
 
 def make_router() -> Router:

@@ -1,0 +1,764 @@
+"""The knowledge base staff keep current: every version in SQLite, the shipped files merged in.
+
+The project ships the knowledge base as data files (knowledge/data/policies/*.yaml); staff change
+it at run time. A document's state is a *version*: its full raw data (what the YAML loads) after
+one change, with who made it, when, why (the action) and the fields it changed, before and after.
+
+At start (`KnowledgeStore.sync`), for each shipped file:
+
+* no version yet: the shipped file is recorded as the first version (action ``shipped``);
+* the latest version was made on this very shipped file (same fingerprint): it is used as is;
+* the shipped file changed (a new release): the staff edits are merged onto it field by field
+  (`knowledge.overlay.merge`, base = the shipped file the edits were made on). A field only one
+  side changed takes that side; a field both changed keeps the staff's value and is recorded as
+  an open conflict, which staff settle with /conflicts (keep theirs, or take the release's).
+  The merge is a new version (action ``merge``), so it shows in /history and can be rolled back.
+
+Every change is validated by the same models as the data files (and the rules' vocabulary)
+before it is stored; an invalid one is refused with the reason and changes nothing.
+
+`LiveKnowledge` ties the store to the running `Assistant`: after a change the new knowledge base
+and matcher are built off the event loop and swapped in whole.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import time
+from collections.abc import Awaitable, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Final, Literal
+
+import aiosqlite
+
+from bot.db import Database
+from eligibility.answer import Assistant
+from eligibility.validate import rule_problems
+from knowledge import overlay
+from knowledge.loader import DATA_DIR, SOURCE_DIR, KnowledgeBase, KnowledgeError, policy_files
+from knowledge.matcher import Referral, Ruling
+from knowledge.models import Localized
+
+logger = logging.getLogger("policybot")
+
+# A version's action: shipped, merge (a new release), edit, attach (from the inbox), out_of_scope
+# (a staff ruling), import, rollback, resolve (a conflict settled).
+RELEASE: Final = "release"  # `who` of the versions the shipped files make
+REFERRAL: Final = "referral"  # the target of a staff out-of-scope ruling in a change
+STAFF_REFERRAL: Final = "staff-"  # the id prefix of a staff ruling's referral
+
+
+class StaleError(KnowledgeError):
+    """The knowledge base changed since the preview the change was based on."""
+
+
+@dataclass(frozen=True)
+class Change:
+    """One field one version changed."""
+
+    target: str  # an entry id, "document", or REFERRAL
+    field: str
+    before: Any
+    after: Any
+
+
+@dataclass(frozen=True)
+class Version:
+    id: int
+    ts: int
+    who: str
+    action: str
+    doc: str  # "" for a change outside the documents (an out-of-scope ruling)
+    note: str
+    changes: tuple[Change, ...]
+
+
+@dataclass(frozen=True)
+class Current:
+    """One document as the bot serves it now."""
+
+    doc: str
+    name: str  # the shipped file's name, used in error messages
+    version_id: int
+    raw: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Shipped:
+    doc: str
+    name: str
+    raw: dict[str, Any]
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class Synced:
+    """What start-up did with one shipped file."""
+
+    doc: str
+    outcome: Literal["first", "current", "merged"]
+    version_id: int
+    conflicts: int = 0
+
+
+@dataclass(frozen=True)
+class ConflictRow:
+    id: int
+    version_id: int
+    doc: str
+    target: str
+    field: str
+    base: Any
+    ours: Any
+    theirs: Any
+    status: str  # open | kept | taken | superseded
+
+
+@dataclass(frozen=True)
+class StaffReferral:
+    id: int
+    version_id: int
+    phrasing: str
+    message: Localized
+
+
+@dataclass(frozen=True)
+class Plan:
+    """A change worked out and validated, not yet stored: what a preview shows."""
+
+    action: str
+    doc: str
+    base_id: int  # the version it applies to; stale if another change came first
+    changes: tuple[Change, ...]
+    raw: dict[str, Any] | None = None  # the document's new data (None: not a document change)
+    referral: int | None = None  # rollback of a ruling: the referral to withdraw or restore
+    note: str = ""
+
+
+# --- the shipped files and validation ----------------------------------------------------------
+
+
+def _doc_id(raw: dict[str, Any], name: str) -> str:
+    document = raw.get("document")
+    doc = document.get("id") if isinstance(document, dict) else None
+    if not isinstance(doc, str) or not doc:
+        raise KnowledgeError(f"{name}: document.id: missing")
+    return doc
+
+
+def read_shipped(root: Path = DATA_DIR) -> list[Shipped]:
+    shipped = []
+    for path in policy_files(root):
+        raw = overlay.load_raw(path.read_text(encoding="utf-8"), path.name)
+        shipped.append(Shipped(_doc_id(raw, path.name), path.name, raw, overlay.fingerprint(raw)))
+    return shipped
+
+
+@lru_cache(maxsize=8)
+def _read_source(path: Path) -> str:
+    return path.read_text(encoding="utf-8")
+
+
+def source_text(raw: dict[str, Any], name: str, root: Path = DATA_DIR) -> str:
+    """The policy text a document quotes (beside the data files, or in knowledge/source/)."""
+    document = raw.get("document")
+    source_file = document.get("source_file") if isinstance(document, dict) else None
+    if not isinstance(source_file, str):
+        raise KnowledgeError(f"{name}: document.source_file: missing")
+    for candidate in (root / source_file, SOURCE_DIR / source_file):
+        if candidate.is_file():
+            return _read_source(candidate)
+    raise KnowledgeError(f"{name}: document.source_file: '{source_file}' not found")
+
+
+def build(documents: Sequence[tuple[str, dict[str, Any]]], root: Path = DATA_DIR) -> KnowledgeBase:
+    """Validate (name, raw) documents as one knowledge base; KnowledgeError names the problem."""
+    policies = tuple(overlay.validate(raw, source_text(raw, name, root), name) for name, raw in documents)
+    kb = KnowledgeBase(policies)
+    problems = rule_problems(kb)
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise KnowledgeError(f"{problems[0]}{more}")
+    return kb
+
+
+def _dumps(value: Any) -> str | None:
+    return None if value is None else json.dumps(value, ensure_ascii=False, sort_keys=False)
+
+
+def _loads(text: str | None) -> Any:
+    return None if text is None else json.loads(text)
+
+
+def _changes(pairs: Iterable[overlay.FieldChange]) -> tuple[Change, ...]:
+    return tuple(Change(c.target, c.field, c.before, c.after) for c in pairs)
+
+
+# --- the store ----------------------------------------------------------------------------------
+
+
+class KnowledgeStore:
+    """Versions, conflicts and staff rulings in SQLite (tables of migration 4 in bot/db.py)."""
+
+    def __init__(self, db: Database, shipped_dir: Path = DATA_DIR) -> None:
+        self.db = db
+        self.shipped_dir = shipped_dir
+        self._shipped: list[Shipped] | None = None
+        self._synced = False
+        self._sync_lock = asyncio.Lock()
+
+    # start-up ----------------------------------------------------------------------------------
+
+    async def shipped(self) -> list[Shipped]:
+        if self._shipped is None:
+            self._shipped = await asyncio.to_thread(read_shipped, self.shipped_dir)
+        return self._shipped
+
+    async def sync(self) -> list[Synced]:
+        """Record the shipped files, merging a new release onto the staff edits."""
+        async with self._sync_lock:
+            results = [await self._sync_one(shipped) for shipped in await self.shipped()]
+            self._synced = True
+        for result in results:
+            if result.outcome == "merged":
+                logger.warning(
+                    "knowledge base %s: a new release was merged with the staff edits (change #%s, %s conflicts)",
+                    result.doc,
+                    result.version_id,
+                    result.conflicts,
+                )
+        return results
+
+    async def _ready(self) -> None:
+        if not self._synced:
+            await self.sync()
+
+    async def _sync_one(self, shipped: Shipped) -> Synced:
+        now = int(time.time())
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "INSERT OR IGNORE INTO kb_shipped (fingerprint, doc, first_seen, data) VALUES (?, ?, ?, ?)",
+                (shipped.fingerprint, shipped.doc, now, _dumps(shipped.raw)),
+            )
+            latest = await _latest(conn, shipped.doc)
+            if latest is None:
+                vid = await _insert_version(
+                    conn, who=RELEASE, action="shipped", doc=shipped.doc, data=shipped.raw,
+                    fingerprint=shipped.fingerprint, note=shipped.name, changes=(),
+                )  # fmt: skip
+                return Synced(shipped.doc, "first", vid)
+            latest_id, ours, fingerprint = latest
+            if fingerprint == shipped.fingerprint:
+                return Synced(shipped.doc, "current", latest_id)
+            async with conn.execute(
+                "SELECT data FROM kb_shipped WHERE fingerprint = ?", (fingerprint,)
+            ) as cur:
+                row = await cur.fetchone()
+            theirs = shipped.raw
+            if row is None:  # the base is unknown: keep every staff value and report each difference
+                merged = ours
+                conflicts = [
+                    overlay.Conflict(c.target, c.field, None, c.after, c.before)
+                    for c in overlay.diff(theirs, ours)
+                ]
+            else:
+                merged, conflicts = await asyncio.to_thread(overlay.merge, _loads(row[0]), ours, theirs)
+                try:
+                    await asyncio.to_thread(build, [(shipped.name, merged)], self.shipped_dir)
+                except KnowledgeError as exc:  # the two do not fit together: the release, every edit reported
+                    logger.error(
+                        "knowledge base %s: staff edits do not fit the new release: %s", shipped.doc, exc
+                    )
+                    merged = theirs
+                    conflicts = [
+                        overlay.Conflict(
+                            c.target,
+                            c.field,
+                            c.before,
+                            c.after,
+                            overlay.field_value(theirs, c.target, c.field),
+                        )
+                        for c in overlay.diff(_loads(row[0]), ours)
+                    ]
+            vid = await _insert_version(
+                conn, who=RELEASE, action="merge", doc=shipped.doc, data=merged,
+                fingerprint=shipped.fingerprint, note=f"{shipped.name} {shipped.fingerprint}",
+                changes=_changes(overlay.diff(ours, merged)),
+            )  # fmt: skip
+            for conflict in conflicts:
+                await conn.execute(
+                    "UPDATE kb_conflicts SET status = 'superseded' "
+                    "WHERE status = 'open' AND doc = ? AND target = ? AND field = ?",
+                    (shipped.doc, conflict.target, conflict.field),
+                )
+                await conn.execute(
+                    "INSERT INTO kb_conflicts (version_id, doc, target, field, base, ours, theirs) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    (
+                        vid,
+                        shipped.doc,
+                        conflict.target,
+                        conflict.field,
+                        _dumps(conflict.base),
+                        _dumps(conflict.ours),
+                        _dumps(conflict.theirs),
+                    ),
+                )
+            return Synced(shipped.doc, "merged", vid, len(conflicts))
+
+    # reading -----------------------------------------------------------------------------------
+
+    async def current(self) -> list[Current]:
+        """Every shipped document as it is now, in the shipped files' order."""
+        await self._ready()
+        documents = []
+        for shipped in await self.shipped():
+            row = await self.db.fetchone(
+                "SELECT id, data FROM kb_versions WHERE doc = ? AND data IS NOT NULL ORDER BY id DESC LIMIT 1",
+                (shipped.doc,),
+            )
+            if row is None:  # recorded by sync; only a database edited by hand lacks it
+                raise KnowledgeError(f"{shipped.name}: no version in the database")
+            documents.append(Current(shipped.doc, shipped.name, int(row[0]), _loads(row[1])))
+        return documents
+
+    async def document(self, doc: str | None = None, *, entry: str | None = None) -> Current:
+        """One document: by id, the one holding `entry`, or the first."""
+        documents = await self.current()
+        for current in documents:
+            if doc is not None and current.doc == doc:
+                return current
+            if entry is not None and any(e.get("id") == entry for e in current.raw.get("entries", [])):
+                return current
+        if doc is None and entry is None and documents:
+            return documents[0]
+        if entry is not None:
+            raise KnowledgeError(f"no entry '{entry}'")
+        known = ", ".join(d.doc for d in documents)
+        raise KnowledgeError(
+            f"unknown document '{doc}' (this bot has: {known}); new documents ship as data files"
+        )
+
+    async def knowledge(self) -> tuple[KnowledgeBase, list[Ruling]]:
+        """The validated knowledge base and the staff rulings the matcher applies."""
+        documents = await self.current()
+        kb = await asyncio.to_thread(build, [(d.name, d.raw) for d in documents], self.shipped_dir)
+        shipped = {s.doc: s.raw for s in await self.shipped()}
+        rulings = [
+            Ruling(r.phrasing, referral=Referral(f"{STAFF_REFERRAL}{r.id}", "out_of_scope", r.message))
+            for r in await self.referrals()
+        ]
+        for current in documents:
+            # Sample questions staff added (attached from the inbox, edited, imported) are rulings:
+            # a question nearly identical to one is answered with its entry, whatever else it names.
+            original = {
+                str(e.get("id")): set(e.get("questions") or [])
+                for e in shipped[current.doc].get("entries", [])
+            }
+            for entry in current.raw.get("entries", []):
+                entry_id = str(entry.get("id"))
+                for question in entry.get("questions") or []:
+                    if question not in original.get(entry_id, set()):
+                        rulings.append(Ruling(str(question), entry_id=entry_id))
+        return kb, rulings
+
+    async def referrals(self) -> list[StaffReferral]:
+        """Active out-of-scope rulings, newest first."""
+        rows = await self.db.fetchall(
+            "SELECT id, version_id, phrasing, message_zh, message_en FROM kb_referrals "
+            "WHERE withdrawn_by IS NULL ORDER BY id DESC"
+        )
+        return [StaffReferral(int(r[0]), int(r[1]), str(r[2]), Localized(zh=r[3], en=r[4])) for r in rows]
+
+    async def stamp(self) -> int:
+        """Grows with every change: the running bot reloads when it moves (e.g. after the CLI)."""
+        row = await self.db.fetchone("SELECT COALESCE(MAX(id), 0) FROM kb_versions")
+        return int(row[0]) if row is not None else 0
+
+    async def history(self, target: str | None = None, *, limit: int = 20) -> list[Version]:
+        """Recent changes, newest first; with `target` (an entry id, "document"), those touching it."""
+        await self._ready()
+        if target is None:
+            rows = await self.db.fetchall(
+                "SELECT id, ts, who, action, doc, note FROM kb_versions ORDER BY id DESC LIMIT ?", (limit,)
+            )
+        else:
+            rows = await self.db.fetchall(
+                "SELECT id, ts, who, action, doc, note FROM kb_versions WHERE id IN "
+                "(SELECT version_id FROM kb_changes WHERE target = ?) ORDER BY id DESC LIMIT ?",
+                (target, limit),
+            )
+        if not rows:
+            return []
+        ids = [int(r[0]) for r in rows]
+        marks = ", ".join("?" * len(ids))
+        changes: dict[int, list[Change]] = {i: [] for i in ids}
+        for vid, t, f, before, after in await self.db.fetchall(
+            f"SELECT version_id, target, field, before, after FROM kb_changes WHERE version_id IN ({marks}) "
+            "ORDER BY version_id, seq",
+            ids,
+        ):
+            if target is None or t == target:
+                changes[int(vid)].append(Change(t, f, _loads(before), _loads(after)))
+        return [
+            Version(
+                int(r[0]), int(r[1]), str(r[2]), str(r[3]), str(r[4]), str(r[5]), tuple(changes[int(r[0])])
+            )
+            for r in rows
+        ]
+
+    async def version(self, version_id: int) -> Version | None:
+        rows = await self.db.fetchall(
+            "SELECT id, ts, who, action, doc, note FROM kb_versions WHERE id = ?", (version_id,)
+        )
+        if not rows:
+            return None
+        found = await self.db.fetchall(
+            "SELECT target, field, before, after FROM kb_changes WHERE version_id = ? ORDER BY seq",
+            (version_id,),
+        )
+        r = rows[0]
+        changes = tuple(Change(t, f, _loads(b), _loads(a)) for t, f, b, a in found)
+        return Version(int(r[0]), int(r[1]), str(r[2]), str(r[3]), str(r[4]), str(r[5]), changes)
+
+    async def conflicts(self, *, open_only: bool = True) -> list[ConflictRow]:
+        where = "WHERE status = 'open' " if open_only else ""
+        rows = await self.db.fetchall(
+            "SELECT id, version_id, doc, target, field, base, ours, theirs, status FROM kb_conflicts "
+            f"{where}ORDER BY id"
+        )
+        return [
+            ConflictRow(
+                int(r[0]),
+                int(r[1]),
+                str(r[2]),
+                str(r[3]),
+                str(r[4]),
+                _loads(r[5]),
+                _loads(r[6]),
+                _loads(r[7]),
+                str(r[8]),
+            )
+            for r in rows
+        ]
+
+    async def handled(self) -> set[int]:
+        """Question-log ids staff have decided on (attached, ruled out of scope, ignored)."""
+        return {int(r[0]) for r in await self.db.fetchall("SELECT question_id FROM inbox_handled")}
+
+    # planning: a change worked out and validated, for a preview -----------------------------
+
+    async def plan_edit(self, target: str, field: str, value: Any, *, doc: str | None = None) -> Plan:
+        current = await (self.document(doc) if target == overlay.DOCUMENT else self.document(entry=target))
+        new = overlay.set_field(current.raw, target, field, value)
+        return await self._plan("edit", current, new)
+
+    async def plan_attach(self, entry_id: str, phrasing: str) -> Plan:
+        current = await self.document(entry=entry_id)
+        questions = list(overlay.get_field(current.raw, entry_id, "questions") or [])
+        if phrasing not in questions:
+            questions.append(phrasing)
+        new = overlay.set_field(current.raw, entry_id, "questions", questions)
+        return await self._plan("attach", current, new, allow_empty=True)
+
+    async def plan_import(self, raw: dict[str, Any], name: str) -> Plan:
+        current = await self.document(_doc_id(raw, name))
+        return await self._plan("import", current, overlay.plain(raw), name=name, note=name)
+
+    async def plan_resolve(self, conflict: ConflictRow, *, keep: bool) -> Plan:
+        current = await self.document(conflict.doc)
+        new = overlay.put(
+            current.raw, conflict.target, conflict.field, conflict.ours if keep else conflict.theirs
+        )
+        verb = "kept the staff value" if keep else "took the release's value"
+        return await self._plan(
+            "resolve", current, new, allow_empty=True, note=f"conflict {conflict.id}: {verb}"
+        )
+
+    async def plan_rollback(self, version_id: int) -> Plan:
+        """Undo change `version_id`: its document back to the version before it (undoing every
+        later change to that document too), or its out-of-scope ruling withdrawn (or restored)."""
+        await self._ready()
+        row = await self.db.fetchone("SELECT doc, data FROM kb_versions WHERE id = ?", (version_id,))
+        if row is None:
+            raise KnowledgeError(f"no change #{version_id}")
+        doc = str(row[0])
+        note = f"#{version_id}"
+        if not doc:
+            target = await self.version(version_id)
+            assert target is not None
+            rulings = [c for c in target.changes if c.target == REFERRAL]
+            if not rulings:
+                raise KnowledgeError(f"change #{version_id} has nothing to undo")
+            change = rulings[0]
+            referral = int(change.field)
+            withdrawn = await self.db.fetchone(
+                "SELECT withdrawn_by FROM kb_referrals WHERE id = ?", (referral,)
+            )
+            active = withdrawn is not None and withdrawn[0] is None
+            wanted_active = change.before is not None  # undoing a withdrawal restores it
+            if active == wanted_active:
+                raise KnowledgeError(f"nothing to undo: change #{version_id} is undone already")
+            undo = Change(REFERRAL, change.field, change.after, change.before)
+            return Plan("rollback", "", await self.stamp(), (undo,), referral=referral, note=note)
+        previous = await self.db.fetchone(
+            "SELECT data FROM kb_versions WHERE doc = ? AND data IS NOT NULL AND id < ? ORDER BY id DESC LIMIT 1",
+            (doc, version_id),
+        )
+        if previous is None:
+            raise KnowledgeError(
+                f"change #{version_id} is the first version of {doc}: there is nothing before it"
+            )
+        current = await self.document(doc)
+        plan = await self._plan("rollback", current, _loads(previous[0]), allow_empty=True, note=note)
+        if not plan.changes:
+            raise KnowledgeError(f"nothing to undo: the knowledge base already is as before #{version_id}")
+        return plan
+
+    async def _plan(
+        self,
+        action: str,
+        current: Current,
+        new: dict[str, Any],
+        *,
+        allow_empty: bool = False,
+        name: str | None = None,
+        note: str = "",
+    ) -> Plan:
+        documents = [
+            ((name or d.name), new) if d.doc == current.doc else (d.name, d.raw) for d in await self.current()
+        ]  # an uploaded file's problems are named by its own name
+        await asyncio.to_thread(build, documents, self.shipped_dir)
+        changes = _changes(overlay.diff(current.raw, new))
+        if not changes and not allow_empty:
+            raise KnowledgeError("no change: the knowledge base already has this")
+        return Plan(action, current.doc, current.version_id, changes, raw=new, note=note)
+
+    # committing ------------------------------------------------------------------------------
+
+    async def commit(
+        self,
+        plan: Plan,
+        who: str,
+        *,
+        handled: Sequence[int] = (),
+        decision: str | None = None,
+        after: Callable[[aiosqlite.Connection, int | None], Awaitable[None]] | None = None,
+    ) -> Version | None:
+        """Store a plan as a new version (None when it changes nothing), if the knowledge base is
+        still as the plan found it; StaleError otherwise. `handled` question ids are marked decided."""
+        now = int(time.time())
+        async with self.db.transaction() as conn:
+            vid: int | None = None
+            if plan.doc:
+                latest = await _latest(conn, plan.doc)
+                if latest is None or latest[0] != plan.base_id:
+                    raise StaleError(
+                        "the knowledge base changed since this preview; nothing was saved, start again"
+                    )
+                if plan.changes:
+                    assert plan.raw is not None
+                    vid = await _insert_version(
+                        conn, who=who, action=plan.action, doc=plan.doc, data=plan.raw, fingerprint=latest[2],
+                        note=plan.note, changes=plan.changes,
+                    )  # fmt: skip
+            elif plan.referral is not None:
+                vid = await _insert_version(
+                    conn, who=who, action=plan.action, doc="", data=None, fingerprint="", note=plan.note,
+                    changes=plan.changes,
+                )  # fmt: skip
+                withdraw = plan.changes[0].after is None
+                await conn.execute(
+                    "UPDATE kb_referrals SET withdrawn_by = ? WHERE id = ?",
+                    (vid if withdraw else None, plan.referral),
+                )
+            if after is not None:
+                await after(conn, vid)
+            for question_id in handled:
+                await conn.execute(
+                    "INSERT OR REPLACE INTO inbox_handled (question_id, decision, version_id, who, ts) "
+                    "VALUES (?, ?, ?, ?, ?)",
+                    (question_id, decision or plan.action, vid, who, now),
+                )
+        if vid is None:
+            return None
+        return Version(vid, now, who, plan.action, plan.doc, plan.note, plan.changes)
+
+    async def refer(
+        self, who: str, phrasing: str, message: Localized, *, handled: Sequence[int] = ()
+    ) -> Version:
+        """An out-of-scope ruling: questions nearly identical to `phrasing` are declined with `message`."""
+        now = int(time.time())
+        async with self.db.transaction() as conn:
+            vid = await _insert_version(
+                conn, who=who, action="out_of_scope", doc="", data=None, fingerprint="", note="", changes=()
+            )
+            cursor = await conn.execute(
+                "INSERT INTO kb_referrals (version_id, phrasing, message_zh, message_en) VALUES (?, ?, ?, ?)",
+                (vid, phrasing, message.zh, message.en),
+            )
+            referral = int(cursor.lastrowid or 0)
+            after = {"phrasing": phrasing, "zh": message.zh, "en": message.en}
+            change = Change(REFERRAL, str(referral), None, after)
+            await _insert_changes(conn, vid, (change,))
+            for question_id in handled:
+                await conn.execute(
+                    "INSERT OR REPLACE INTO inbox_handled (question_id, decision, version_id, who, ts) "
+                    "VALUES (?, 'out_of_scope', ?, ?, ?)",
+                    (question_id, vid, who, now),
+                )
+        return Version(vid, now, who, "out_of_scope", "", "", (change,))
+
+    async def ignore(self, who: str, question_ids: Sequence[int]) -> None:
+        now = int(time.time())
+        async with self.db.transaction() as conn:
+            for question_id in question_ids:
+                await conn.execute(
+                    "INSERT OR REPLACE INTO inbox_handled (question_id, decision, version_id, who, ts) "
+                    "VALUES (?, 'ignore', NULL, ?, ?)",
+                    (question_id, who, now),
+                )
+
+    async def resolve(self, conflict_id: int, who: str, *, keep: bool) -> Version | None:
+        """Settle an open conflict: keep the staff value, or take the release's."""
+        found = [c for c in await self.conflicts(open_only=False) if c.id == conflict_id]
+        if not found:
+            raise KnowledgeError(f"no conflict {conflict_id}")
+        conflict = found[0]
+        if conflict.status != "open":
+            raise KnowledgeError(f"conflict {conflict_id} is settled already ({conflict.status})")
+        plan = await self.plan_resolve(conflict, keep=keep)
+
+        async def settle(conn: aiosqlite.Connection, vid: int | None) -> None:
+            await conn.execute(
+                "UPDATE kb_conflicts SET status = ?, resolved_by = ?, resolved_at = ?, resolution = ? "
+                "WHERE id = ? AND status = 'open'",
+                ("kept" if keep else "taken", who, int(time.time()), vid, conflict_id),
+            )
+
+        return await self.commit(plan, who, after=settle)
+
+
+# --- SQL helpers ---------------------------------------------------------------------------------
+
+
+async def _latest(conn: aiosqlite.Connection, doc: str) -> tuple[int, dict[str, Any], str] | None:
+    async with conn.execute(
+        "SELECT id, data, shipped_fingerprint FROM kb_versions WHERE doc = ? AND data IS NOT NULL "
+        "ORDER BY id DESC LIMIT 1",
+        (doc,),
+    ) as cursor:
+        row = await cursor.fetchone()
+    return None if row is None else (int(row[0]), _loads(row[1]), str(row[2]))
+
+
+async def _insert_version(
+    conn: aiosqlite.Connection,
+    *,
+    who: str,
+    action: str,
+    doc: str,
+    data: dict[str, Any] | None,
+    fingerprint: str,
+    note: str,
+    changes: Sequence[Change],
+) -> int:
+    cursor = await conn.execute(
+        "INSERT INTO kb_versions (ts, who, action, doc, data, shipped_fingerprint, note) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (int(time.time()), who, action, doc, _dumps(data), fingerprint, note),
+    )
+    vid = int(cursor.lastrowid or 0)
+    await _insert_changes(conn, vid, changes)
+    return vid
+
+
+async def _insert_changes(conn: aiosqlite.Connection, vid: int, changes: Sequence[Change]) -> None:
+    for seq, change in enumerate(changes):
+        await conn.execute(
+            "INSERT INTO kb_changes (version_id, seq, target, field, before, after) VALUES (?, ?, ?, ?, ?, ?)",
+            (vid, seq, change.target, change.field, _dumps(change.before), _dumps(change.after)),
+        )
+
+
+# --- the running bot -----------------------------------------------------------------------------
+
+
+class LiveKnowledge:
+    """The store and the assistant the bot answers with. After a change, `reload` builds the new
+    knowledge base and matcher off the event loop and swaps them in with one assignment: a
+    question in flight sees the old base or the new one, never a half-built one."""
+
+    POLL_SECONDS: Final = 5.0
+
+    def __init__(self, store: KnowledgeStore, assistant: Assistant) -> None:
+        self.store = store
+        self.assistant = assistant
+        self._lock = asyncio.Lock()
+        self._stamp: int | None = None
+        self._watcher: asyncio.Task[None] | None = None
+
+    async def reload(self) -> None:
+        async with self._lock:
+            stamp = await self.store.stamp()
+            kb, rulings = await self.store.knowledge()
+            await asyncio.to_thread(self.assistant.swap, kb, None, rulings)
+            self._stamp = stamp
+
+    async def refresh_if_changed(self) -> bool:
+        """Reload when another process (the command line) changed the knowledge base."""
+        stamp = await self.store.stamp()
+        if self._stamp is None:
+            self._stamp = stamp
+            return False
+        if stamp == self._stamp:
+            return False
+        await self.reload()
+        return True
+
+    async def watch(self, interval: float = POLL_SECONDS) -> None:
+        while True:
+            try:
+                await self.refresh_if_changed()
+            except asyncio.CancelledError:
+                raise
+            except Exception:  # a bad version must not stop the bot: it keeps the base it has
+                logger.exception("reloading the knowledge base failed")
+            await asyncio.sleep(interval)
+
+    async def on_startup(self) -> None:
+        self._watcher = asyncio.create_task(self.watch(), name="kb-watch")
+
+    async def on_shutdown(self) -> None:
+        if self._watcher is not None:
+            self._watcher.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._watcher
+            self._watcher = None
+
+
+async def load_current(db: Database) -> KnowledgeBase:
+    """The knowledge base as staff left it, on top of the shipped files (see the module doc)."""
+    kb, _ = await KnowledgeStore(db).knowledge()
+    return kb
+
+
+async def current_assistant(db: Database, *, today: Callable[[], date] = date.today) -> Assistant:
+    """The assistant the bot and the terminal chat start with: the current knowledge base and
+    the staff rulings. A stored version that no longer validates (after an upgrade) is reported
+    and the shipped files are used, so the bot still starts."""
+    store = KnowledgeStore(db)
+    await store.sync()
+    try:
+        kb, rulings = await store.knowledge()
+    except KnowledgeError as exc:
+        logger.error("the stored knowledge base is not valid, serving the shipped files: %s", exc)
+        shipped = await store.shipped()
+        kb = await asyncio.to_thread(build, [(s.name, s.raw) for s in shipped], store.shipped_dir)
+        rulings = []
+    return await asyncio.to_thread(lambda: Assistant(kb, today=today, rulings=rulings))

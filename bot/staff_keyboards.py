@@ -1,0 +1,131 @@
+"""Staff inline keyboards: plain functions of (translator, data) returning markup."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
+from aiogram.utils.keyboard import InlineKeyboardBuilder
+
+from bot.i18n import Translator
+from bot.inbox import Group, Sort
+from bot.staff_callbacks import ConfirmCB, ConflictCB, EditCB, GroupAction, GroupCB, InboxCB, UndoCB
+from bot.staff_views import field_label, short
+from bot.views import heading
+from knowledge.loader import KnowledgeBase
+from knowledge.overlay import DOCUMENT, DOCUMENT_FIELDS, EDITABLE_FIELDS
+
+
+def _button(text: str, data: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(text=text, callback_data=data)
+
+
+def inbox(
+    t: Translator, groups: Sequence[Group], page: int, pages: int, sort: Sort, per_page: int
+) -> InlineKeyboardMarkup | None:
+    if not groups:
+        return None
+    builder = InlineKeyboardBuilder()
+    start = page * per_page
+    shown = groups[start : start + per_page]
+    for number, group in enumerate(shown, start=start + 1):
+        label = f"{number}. {short(group.example, 24)} ×{group.count}"
+        builder.row(_button(label, GroupCB(key=group.key).pack()))
+    nav = []
+    if page > 0:
+        nav.append(_button(t("staff.button.prev_page"), InboxCB(page=page - 1, sort=sort).pack()))
+    if page + 1 < pages:
+        nav.append(_button(t("staff.button.next_page"), InboxCB(page=page + 1, sort=sort).pack()))
+    if nav:
+        builder.row(*nav)
+    other: Sort = "new" if sort == "freq" else "freq"
+    label = t("staff.button.sort_new" if other == "new" else "staff.button.sort_freq")
+    builder.row(_button(label, InboxCB(page=0, sort=other).pack()))
+    return builder.as_markup()
+
+
+def group(t: Translator, kb: KnowledgeBase, found: Group) -> InlineKeyboardMarkup:
+    """Attach to one of the matcher's candidates (or any entry), out of scope, ignore, back."""
+    builder = InlineKeyboardBuilder()
+    candidates = [m.id for m in (found.decision.matches if found.decision else ()) if m.id in kb.entries][:3]
+    for entry_id in candidates:
+        label = t("staff.button.attach_to", name=heading(kb.entries[entry_id], t))
+        builder.row(_button(label, GroupCB(key=found.key, action=GroupAction.ATTACH, entry=entry_id).pack()))
+    builder.row(
+        _button(t("staff.button.other_entry"), GroupCB(key=found.key, action=GroupAction.ENTRIES).pack())
+    )
+    builder.row(
+        _button(
+            t("staff.button.out_of_scope"), GroupCB(key=found.key, action=GroupAction.OUT_OF_SCOPE).pack()
+        ),
+        _button(t("staff.button.ignore"), GroupCB(key=found.key, action=GroupAction.IGNORE).pack()),
+    )
+    builder.row(_button(t("staff.button.inbox"), InboxCB().pack()))
+    return builder.as_markup()
+
+
+def entries(
+    t: Translator,
+    kb: KnowledgeBase,
+    data: Callable[[str], str],
+    *,
+    back: str | None = None,
+    document: str | None = None,
+) -> InlineKeyboardMarkup:
+    """Every entry, two a row (`data` makes each button's payload); the document's dates last."""
+    builder = InlineKeyboardBuilder()
+    for entry in kb:
+        builder.button(text=heading(entry, t), callback_data=data(entry.id))
+    builder.adjust(2)
+    if document is not None:
+        builder.row(_button(t("staff.button.document"), document))
+    if back is not None:
+        builder.row(_button(t("button.back"), back))
+    return builder.as_markup()
+
+
+def fields(t: Translator, target: str) -> InlineKeyboardMarkup:
+    names = DOCUMENT_FIELDS if target == DOCUMENT else EDITABLE_FIELDS
+    builder = InlineKeyboardBuilder()
+    for name in names:
+        builder.button(text=field_label(t, name), callback_data=EditCB(target=target, field=name).pack())
+    builder.adjust(3)
+    builder.row(_button(t("button.back"), EditCB().pack()))
+    return builder.as_markup()
+
+
+def confirm(t: Translator, token: str, *, save: str = "staff.button.save") -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                _button(t(save), ConfirmCB(token=token, ok=True).pack()),
+                _button(t("staff.button.cancel"), ConfirmCB(token=token, ok=False).pack()),
+            ]
+        ]
+    )
+
+
+def cancel(t: Translator, token: str) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[_button(t("staff.button.cancel"), ConfirmCB(token=token, ok=False).pack())]]
+    )
+
+
+def saved(t: Translator, change: int | None, *, inbox: bool = False) -> InlineKeyboardMarkup | None:
+    rows = []
+    if change is not None:
+        rows.append([_button(t("staff.button.undo", id=change), UndoCB(change=change).pack())])
+    if inbox:
+        rows.append([_button(t("staff.button.inbox"), InboxCB().pack())])
+    return InlineKeyboardMarkup(inline_keyboard=rows) if rows else None
+
+
+def conflict(t: Translator, conflict_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        inline_keyboard=[
+            [
+                _button(t("staff.button.keep_ours"), ConflictCB(id=conflict_id, keep=True).pack()),
+                _button(t("staff.button.take_release"), ConflictCB(id=conflict_id, keep=False).pack()),
+            ]
+        ]
+    )

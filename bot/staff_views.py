@@ -1,0 +1,279 @@
+"""Staff message texts (HTML) and the plain change descriptions the command line prints too."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from typing import Any
+
+from bot.format import esc
+from bot.i18n import Translator
+from bot.inbox import Group, Sort
+from bot.kb_store import REFERRAL, Change, ConflictRow, Version
+from bot.staff_forms import DATE_FIELDS, LIST_FIELDS, LOCALIZED_FIELDS, NOTES, for_editing
+from bot.stats import Stats
+from bot.views import heading
+from knowledge.loader import KnowledgeBase
+from knowledge.matcher import Decision
+from knowledge.overlay import DOCUMENT
+
+MAX_VALUE = 120  # characters of a value shown in a change line
+MAX_LINES = 40  # change lines in a preview
+
+
+def when(ts: int) -> str:
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d %H:%M")
+
+
+def short(value: Any, limit: int = MAX_VALUE) -> str:
+    if value is None:
+        text = "—"
+    elif isinstance(value, dict) and set(value) <= {"zh", "en"}:
+        text = " / ".join(f"{k}: {v}" for k, v in value.items())
+    elif isinstance(value, dict) and "id" in value:
+        title = value.get("title")
+        text = f"{value['id']} {title.get('zh', '') if isinstance(title, dict) else ''}".strip()
+    elif isinstance(value, list):
+        text = "、".join(short(v, limit) for v in value)
+    else:
+        text = str(value)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def describe(change: Change) -> list[str]:
+    """What one change did, in plain lines: items added (+) and removed (−), a text's languages
+    before → after, or a value before → after."""
+    before, after = change.before, change.after
+    if change.target == REFERRAL:
+        if after is not None:
+            return [f"«{short(after.get('phrasing'))}» → {short({k: after.get(k) for k in ('zh', 'en')})}"]
+        return [f"− «{short((before or {}).get('phrasing'))}»"]
+    if change.field == "*":
+        return [f"+ {short(after)}"] if before is None else [f"− {short(before)}"] if after is None else ["…"]
+    if isinstance(before, list | None) and isinstance(after, list | None) and (before or after):
+        old, new = before or [], after or []
+        lines = [f"+ {short(x)}" for x in new if x not in old] + [
+            f"− {short(x)}" for x in old if x not in new
+        ]
+        return lines or ["↕"]
+    if (
+        isinstance(before, dict | None)
+        and isinstance(after, dict | None)
+        and set((before or {}) | (after or {})) <= {"zh", "en"}
+    ):
+        old_text, new_text = before or {}, after or {}
+        return [
+            f"{lang}: {short(old_text.get(lang))} → {short(new_text.get(lang))}"
+            for lang in ("zh", "en")
+            if old_text.get(lang) != new_text.get(lang)
+        ]
+    return [f"{short(before)} → {short(after)}"]
+
+
+def target_label(t: Translator, kb: KnowledgeBase, target: str) -> str:
+    if target == DOCUMENT:
+        return t("staff.document")
+    if target == REFERRAL:
+        return t("staff.referral")
+    entry = kb.get(target)
+    return heading(entry, t) if entry is not None else target
+
+
+def field_label(t: Translator, field: str) -> str:
+    key = f"staff.field.{field.removeprefix('validity.')}"
+    return t(key) if key in t else field
+
+
+def change_html(t: Translator, kb: KnowledgeBase, change: Change, *, of: str | None = None) -> list[str]:
+    """A change's heading (its entry and field; the field alone in one entry's history) and lines."""
+    if change.target == REFERRAL:
+        head = t("staff.referral")
+    elif change.field == "*":
+        head = esc(change.target)
+    elif change.target == of:
+        head = esc(field_label(t, change.field))
+    else:
+        head = f"{esc(target_label(t, kb, change.target))} · {esc(field_label(t, change.field))}"
+    return [f"<i>{head}</i>", *(esc(line) for line in describe(change))]
+
+
+def changes_html(
+    t: Translator,
+    kb: KnowledgeBase,
+    changes: Sequence[Change],
+    limit: int = MAX_LINES,
+    *,
+    of: str | None = None,
+) -> str:
+    lines: list[str] = []
+    for number, change in enumerate(changes):
+        more = change_html(t, kb, change, of=of)
+        if len(lines) + len(more) > limit:
+            lines.append(t("staff.more_changes", count=len(changes) - number))
+            break
+        lines += more
+    return "\n".join(lines)
+
+
+def action_label(t: Translator, action: str) -> str:
+    key = f"staff.action.{action}"
+    return t(key) if key in t else action
+
+
+def history(
+    t: Translator, kb: KnowledgeBase, versions: Sequence[Version], target: str | None, conflicts: int
+) -> str:
+    title = (
+        t("staff.history.title_for", name=esc(target_label(t, kb, target)))
+        if target
+        else t("staff.history.title")
+    )
+    parts = [f"<b>{title}</b>"]
+    if not versions:
+        parts.append(t("staff.history.none"))
+    for version in versions:
+        head = t(
+            "staff.history.line",
+            id=version.id,
+            when=when(version.ts),
+            who=esc(version.who),
+            action=esc(action_label(t, version.action)),
+        )
+        if version.note and version.action in ("rollback", "import"):
+            head += f" · {esc(version.note)}"
+        body = changes_html(t, kb, version.changes, limit=6, of=target) if version.changes else ""
+        parts.append(head + ("\n" + body if body else ""))
+    parts.append(t("staff.history.hint"))
+    if conflicts:
+        parts.append(t("staff.conflicts.notice", count=conflicts))
+    return "\n\n".join(parts)
+
+
+def preview(t: Translator, kb: KnowledgeBase, title: str, changes: Sequence[Change], footer: str) -> str:
+    return "\n\n".join([f"<b>{title}</b>", changes_html(t, kb, changes), footer])
+
+
+def prompt(t: Translator, kb: KnowledgeBase, target: str, field: str, value: Any) -> str:
+    """Asking for a field's new value, with the current one to copy."""
+    current = for_editing(field, value)
+    if field in LIST_FIELDS:
+        how = t("staff.edit.how_list")
+    elif field in LOCALIZED_FIELDS or field == NOTES:
+        how = t("staff.edit.how_text") if field != NOTES else t("staff.edit.how_notes")
+    elif field in DATE_FIELDS:
+        how = t("staff.edit.how_date")
+    else:
+        how = ""
+    parts = [
+        f"<b>{esc(target_label(t, kb, target))} · {esc(field_label(t, field))}</b>",
+        t("staff.edit.current"),
+        f"<code>{esc(current)}</code>" if current else t("staff.edit.empty"),
+        how,
+        t("staff.edit.cancel_hint"),
+    ]
+    return "\n\n".join(p for p in parts if p)
+
+
+def inbox(
+    t: Translator, groups: Sequence[Group], page: int, pages: int, sort: Sort, conflicts: int, per_page: int
+) -> str:
+    if not groups:
+        parts = [t("staff.inbox.empty")]
+    else:
+        total = sum(g.count for g in groups)
+        title = t("staff.inbox.title", groups=len(groups), questions=total)
+        order = t("staff.inbox.sorted_freq" if sort == "freq" else "staff.inbox.sorted_new")
+        parts = [f"<b>{title}</b>\n{order}" + (f" · {page + 1}/{pages}" if pages > 1 else "")]
+        lines = []
+        start = page * per_page
+        for number, group in enumerate(groups[start : start + per_page], start=start + 1):
+            lines.append(
+                t(
+                    "staff.inbox.item",
+                    number=number,
+                    text=esc(short(group.example, 80)),
+                    count=group.count,
+                    when=when(group.latest),
+                )
+            )
+        parts.append("\n".join(lines))
+        parts.append(t("staff.inbox.hint"))
+    if conflicts:
+        parts.append(t("staff.conflicts.notice", count=conflicts))
+    return "\n\n".join(parts)
+
+
+def group(t: Translator, kb: KnowledgeBase, found: Group) -> str:
+    outcomes = found.outcomes()
+    shown = t("list.sep").join(
+        t(f"staff.outcome.{kind}", count=outcomes[kind])
+        for kind in ("decline", "clarify", "low")
+        if kind in outcomes
+    )
+    parts = [
+        f"<b>«{esc(short(found.example, 200))}»</b>",
+        t("staff.group.seen", count=found.count, when=when(found.latest), outcomes=shown),
+    ]
+    others = found.phrasings()[1:]
+    if others:
+        parts.append(t("staff.group.similar") + "\n" + "\n".join(f"• {esc(short(p, 100))}" for p in others))
+    if found.decision is not None:
+        parts.append(now(t, kb, found.decision))
+    parts.append(t("staff.group.ask"))
+    return "\n\n".join(parts)
+
+
+def now(t: Translator, kb: KnowledgeBase, decision: Decision) -> str:
+    """What the bot would do with the question today."""
+    names = [heading(kb.entries[m.id], t) for m in decision.matches if m.id in kb.entries]
+    score = f"{decision.matches[0].score:.1f}" if decision.matches else ""
+    if decision.outcome == "answer" and names:
+        return t("staff.group.now_answer", name=esc(names[0]), score=score)
+    if decision.outcome == "clarify":
+        chosen = [heading(kb.entries[i], t) for i in decision.choices if i in kb.entries]
+        return t("staff.group.now_clarify", names=esc(t("list.sep").join(chosen)))
+    if decision.referral is not None:
+        office = decision.referral.office or short(decision.referral.message.get(t.lang), 60)
+        return t("staff.group.now_referral", office=esc(office))
+    if names:
+        return t("staff.group.now_decline", name=esc(names[0]), score=score)
+    return t("staff.group.now_none")
+
+
+def conflict(t: Translator, kb: KnowledgeBase, row: ConflictRow) -> str:
+    name = f"{esc(target_label(t, kb, row.target))} · {esc(field_label(t, row.field))}"
+    return "\n".join(
+        [
+            t("staff.conflicts.item", id=row.id, name=name, change=row.version_id),
+            t("staff.conflicts.ours", value=esc(short(row.ours, 300))),
+            t("staff.conflicts.theirs", value=esc(short(row.theirs, 300))),
+            t("staff.conflicts.base", value=esc(short(row.base, 300))),
+        ]
+    )
+
+
+def stats(t: Translator, kb: KnowledgeBase, data: Stats) -> str:
+    parts = [f"<b>{t('staff.stats.title', since=data.since.isoformat(), until=data.until.isoformat())}</b>"]
+    days = "\n".join(f"{d.strftime('%m-%d')}  {n}" for d, n in data.per_day)
+    parts.append(t("staff.stats.per_day") + f"\n<code>{days}</code>")
+    parts.append(
+        t(
+            "staff.stats.outcomes",
+            total=data.questions,
+            answer=f"{data.share('answer'):.0%}",
+            clarify=f"{data.share('clarify'):.0%}",
+            decline=f"{data.share('decline'):.0%}",
+        )
+    )
+    if data.top_entries:
+        lines = [t("staff.stats.top")]
+        for number, (entry_id, count) in enumerate(data.top_entries, start=1):
+            entry = kb.get(entry_id)
+            name = heading(entry, t) if entry is not None else entry_id
+            lines.append(f"{number}. {esc(name)} — {count}")
+        parts.append("\n".join(lines))
+    parts.append(
+        t("staff.stats.interviews", started=data.interviews_started, finished=data.interviews_finished)
+    )
+    return "\n\n".join(parts)
