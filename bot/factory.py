@@ -17,6 +17,7 @@ from bot.db import Database
 from bot.delivery import BlockedChats, RetryMiddleware, RetryPolicy
 from bot.handlers import get_routers
 from bot.i18n import Catalogs
+from bot.inline_filters import run_inline
 from bot.kb_store import KnowledgeStore, LiveKnowledge
 from bot.middlewares import (
     ForeignButtonMiddleware,
@@ -82,6 +83,7 @@ def create_dispatcher(
     dispatcher.edited_message.outer_middleware(etiquette)
     dispatcher.callback_query.outer_middleware(ForeignButtonMiddleware())  # forged presses: refused
     dispatcher.include_routers(*get_routers())
+    run_inline(dispatcher)  # synchronous filters on the loop, not each in a thread (bot/inline_filters.py)
     return dispatcher
 
 
