@@ -11,6 +11,7 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from bot.cli import date_arg
 from bot.config import Settings
 from bot.db import DatabaseError
 
@@ -51,14 +52,6 @@ def cmd_chat(args: argparse.Namespace) -> int:
         return 0
 
 
-def _date(text: str) -> str:
-    try:
-        date.fromisoformat(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {text!r}") from None
-    return text
-
-
 def add_commands(
     sub: argparse._SubParsersAction[argparse.ArgumentParser],
     kb: argparse._SubParsersAction[argparse.ArgumentParser] | None = None,
@@ -82,7 +75,7 @@ def add_commands(
     chat = sub.add_parser("chat", help="talk to the assistant in the terminal (no token, no network)")
     chat.add_argument("--lang", choices=["zh", "en"], default="zh", help="the interface language to start in")
     chat.add_argument(
-        "--date", type=_date, help="pretend today is this day (YYYY-MM-DD), e.g. to see validity warnings"
+        "--date", type=date_arg, help="pretend today is this day (YYYY-MM-DD), e.g. to see validity warnings"
     )
     chat.add_argument(
         "--db", metavar="PATH", help="SQLite database (default: DATABASE_PATH or data/policybot.sqlite3)"

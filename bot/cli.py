@@ -25,7 +25,8 @@ def _today(args: argparse.Namespace) -> date:
     return date.fromisoformat(value) if value else date.today()
 
 
-def _date_arg(text: str) -> str:
+def date_arg(text: str) -> str:
+    """An argparse type: a YYYY-MM-DD day, kept as text."""
     try:
         date.fromisoformat(text)
     except ValueError:
@@ -250,7 +251,7 @@ def build_parser() -> argparse.ArgumentParser:
     show = kb.add_parser("show", help="one entry")
     show.add_argument("id")
     show.add_argument("--lang", choices=["zh", "en"], default="zh")
-    show.add_argument("--date", type=_date_arg, help="judge validity as of this day (YYYY-MM-DD)")
+    show.add_argument("--date", type=date_arg, help="judge validity as of this day (YYYY-MM-DD)")
     show.add_argument("--json", action="store_true")
     show.set_defaults(handler=cmd_kb_show)
 
@@ -258,7 +259,7 @@ def build_parser() -> argparse.ArgumentParser:
     ask.add_argument("question")
     ask.add_argument("--json", action="store_true")
     ask.add_argument("--lang", choices=["zh", "en"], default="zh")
-    ask.add_argument("--date", type=_date_arg, help="judge validity as of this day (YYYY-MM-DD)")
+    ask.add_argument("--date", type=date_arg, help="judge validity as of this day (YYYY-MM-DD)")
     ask.set_defaults(handler=cmd_ask)
 
     evaluate = sub.add_parser("eval", help="answer quality on the evaluation set, beside a BM25 baseline")
@@ -271,7 +272,7 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("profile")
     check.add_argument("--json", action="store_true")
     check.add_argument("--lang", choices=["zh", "en"], default="zh")
-    check.add_argument("--date", type=_date_arg, help="screen as of this day (YYYY-MM-DD)")
+    check.add_argument("--date", type=date_arg, help="screen as of this day (YYYY-MM-DD)")
     check.set_defaults(handler=cmd_check)
 
     from bot.app import add_commands
