@@ -178,3 +178,13 @@ def strip_punct(text: str) -> str:
         else:
             out.append(" ")
     return _WS_RE.sub(" ", "".join(out)).strip()
+
+
+_CJK_CHAR = re.compile(r"[\u3400-\u9fff]")
+_LATIN_WORD = re.compile(r"[A-Za-z]{2,}")
+
+
+def is_english(text: str) -> bool:
+    """Written in English: no Chinese characters and at least two Latin words (not pinyin-only
+    shorthand like "O2O")."""
+    return not _CJK_CHAR.search(text) and len(_LATIN_WORD.findall(text)) >= 2

@@ -171,3 +171,9 @@ async def test_a_failing_handler_tells_the_user(
     [text] = texts(await talk.send("海外仓", assistant=broken))
     assert "出了点问题" in text
     assert "matcher exploded" in caplog.text
+
+
+async def test_a_question_in_english_is_answered_in_english(talk: Conversation) -> None:
+    [reply] = texts(await talk.send("Do you subsidise overseas warehouse rent?"))
+    assert "Measure 10" in reply
+    assert "Responsible units" in reply

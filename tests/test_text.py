@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from knowledge import text as text_mod
-from knowledge.text import normalize, normalize_with_offsets, strip_punct
+from knowledge.text import is_english, normalize, normalize_with_offsets, strip_punct
 
 NORMALIZE_CASES: list[tuple[str, str]] = [
     # full-width → half-width
@@ -179,3 +179,11 @@ def test_strip_punct_never_raises(raw: str) -> None:
     out = strip_punct(raw)
     assert out == out.strip()
     assert "  " not in out
+
+
+@pytest.mark.parametrize(
+    ("text", "english"),
+    [("Do you subsidise overseas warehouse rent?", True), ("海外仓 rent?", False), ("O2O", False), ("社保补贴", False)],
+)
+def test_is_english(text: str, english: bool) -> None:
+    assert is_english(text) is english

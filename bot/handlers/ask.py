@@ -18,6 +18,7 @@ from bot.i18n import Translator
 from bot.replies import acknowledge, edit, send
 from bot.users import QuestionLog
 from eligibility.answer import Answer, Assistant
+from knowledge.text import is_english
 
 MAX_QUESTION = 1000  # characters; longer texts are cut before matching
 
@@ -63,7 +64,8 @@ async def on_question(
     await bot.send_chat_action(chat_id, ChatAction.TYPING)
     # On the event loop: the matcher takes about a millisecond (see benchmarks/latency.py), less than
     # handing it to a thread costs under load (the GIL is shared either way).
-    answer = assistant.ask(text, lang)
+    # A question written in English gets its answer in English, whatever the interface language.
+    answer = assistant.ask(text, "en" if is_english(text) else lang)
     await log_question(qlog, message, lang, text, answer)
     kb = assistant.kb
     if answer.outcome == "answer":
