@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from bot.config import Settings
 from bot.db import DatabaseError, open_database
-from bot.kb_store import Change, KnowledgeStore, Version
+from bot.kb_store import Change, KnowledgeStore, Plan, Version
 from bot.staff_views import describe, short, when
 from bot.stats import OUTCOMES, collect
 from knowledge import overlay
@@ -114,13 +114,7 @@ async def _import(store: KnowledgeStore, args: argparse.Namespace) -> int:
         raise KnowledgeError(f"{path.name}: cannot read: {exc}") from None
     plan = await store.plan_import(overlay.load_raw(text, path.name), path.name)
     print(f"{path.name}: valid; {len(plan.changes)} changes to {plan.doc} (now at change #{plan.base_id}):")
-    _print_changes(plan.changes)
-    if args.dry_run:
-        print("dry run: nothing changed")
-        return 0
-    version = await store.commit(plan, who())
-    print(f"imported as change #{version.id}" if version else "nothing changed")
-    return 0
+    return await _apply(store, plan, dry_run=args.dry_run, done="imported")
 
 
 async def _history(store: KnowledgeStore, args: argparse.Namespace) -> int:
@@ -150,12 +144,17 @@ async def _history(store: KnowledgeStore, args: argparse.Namespace) -> int:
 async def _rollback(store: KnowledgeStore, args: argparse.Namespace) -> int:
     plan = await store.plan_rollback(args.change)
     print(f"rolling back change #{args.change} (back to the state before it):")
+    return await _apply(store, plan, dry_run=args.dry_run, done="rolled back")
+
+
+async def _apply(store: KnowledgeStore, plan: Plan, *, dry_run: bool, done: str) -> int:
+    """Show a planned change, then commit it (not on a dry run)."""
     _print_changes(plan.changes)
-    if args.dry_run:
+    if dry_run:
         print("dry run: nothing changed")
         return 0
     version = await store.commit(plan, who())
-    print(f"rolled back as change #{version.id}" if version else "nothing changed")
+    print(f"{done} as change #{version.id}" if version else "nothing changed")
     return 0
 
 
