@@ -233,6 +233,13 @@ def _print_screening(data: dict[str, Any]) -> None:
 Handler = Callable[[argparse.Namespace], int]
 
 
+def _reading_options(parser: argparse.ArgumentParser, date_help: str) -> None:
+    """--json, --lang and --date, as every command that shows policy content takes them."""
+    parser.add_argument("--json", action="store_true")
+    parser.add_argument("--lang", choices=["zh", "en"], default="zh")
+    parser.add_argument("--date", type=date_arg, help=date_help)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="policybot", description="政策助手 — 衡政发〔2024〕4号 policy assistant"
@@ -250,16 +257,12 @@ def build_parser() -> argparse.ArgumentParser:
     listing.set_defaults(handler=cmd_kb_list)
     show = kb.add_parser("show", help="one entry")
     show.add_argument("id")
-    show.add_argument("--lang", choices=["zh", "en"], default="zh")
-    show.add_argument("--date", type=date_arg, help="judge validity as of this day (YYYY-MM-DD)")
-    show.add_argument("--json", action="store_true")
+    _reading_options(show, "judge validity as of this day (YYYY-MM-DD)")
     show.set_defaults(handler=cmd_kb_show)
 
     ask = sub.add_parser("ask", help="answer a question (- reads one question a line from stdin)")
     ask.add_argument("question")
-    ask.add_argument("--json", action="store_true")
-    ask.add_argument("--lang", choices=["zh", "en"], default="zh")
-    ask.add_argument("--date", type=date_arg, help="judge validity as of this day (YYYY-MM-DD)")
+    _reading_options(ask, "judge validity as of this day (YYYY-MM-DD)")
     ask.set_defaults(handler=cmd_ask)
 
     evaluate = sub.add_parser("eval", help="answer quality on the evaluation set, beside a BM25 baseline")
@@ -270,9 +273,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     check = sub.add_parser("check", help="screen profiles (.json, .jsonl, .csv) against every measure")
     check.add_argument("profile")
-    check.add_argument("--json", action="store_true")
-    check.add_argument("--lang", choices=["zh", "en"], default="zh")
-    check.add_argument("--date", type=date_arg, help="screen as of this day (YYYY-MM-DD)")
+    _reading_options(check, "screen as of this day (YYYY-MM-DD)")
     check.set_defaults(handler=cmd_check)
 
     from bot.app import add_commands

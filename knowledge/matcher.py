@@ -441,7 +441,7 @@ def _tokenizer() -> jieba.Tokenizer:
 
 @dataclass(frozen=True)
 class Weights:
-    """How the evidence adds up, and where answer / clarify / decline part (tuned on dev.yaml)."""
+    """How the evidence adds up, and where answer / clarify / decline part (tuned on the dev sets)."""
 
     phrase: float = 1.0
     words: float = 0.35
@@ -513,7 +513,7 @@ class Matcher:
             for phrase in doc.phrases:
                 if CJK.search(phrase):
                     self._tokenizer.add_word(phrase, freq=2000)
-        self._build_text_indexes(kb, extra)
+        self._build_text_indexes(kb)
         self._build_phrase_tables()
         self._build_homophones(kb)
         self._question_tokens = [[" ".join(self.words(q)) for q in doc.questions] for doc in docs]
@@ -525,7 +525,7 @@ class Matcher:
 
     # building --------------------------------------------------------------------------
 
-    def _fields(self, kb: KnowledgeBase, extra: Mapping[str, Sequence[str]]) -> list[list[tuple[str, float]]]:
+    def _fields(self, kb: KnowledgeBase) -> list[list[tuple[str, float]]]:
         fields: list[list[tuple[str, float]]] = []
         for doc in self._docs:
             entry = kb.get(doc.id) if doc.topic is None else None
@@ -540,11 +540,11 @@ class Matcher:
             fields.append(parts)
         return fields
 
-    def _build_text_indexes(self, kb: KnowledgeBase, extra: Mapping[str, Sequence[str]]) -> None:
+    def _build_text_indexes(self, kb: KnowledgeBase) -> None:
         word_docs: list[dict[str, float]] = []
         gram_docs: list[dict[str, float]] = []
         english_docs: list[dict[str, float]] = []
-        for doc, parts in zip(self._docs, self._fields(kb, extra), strict=True):
+        for doc, parts in zip(self._docs, self._fields(kb), strict=True):
             words: defaultdict[str, float] = defaultdict(float)
             grams: defaultdict[str, float] = defaultdict(float)
             for text, weight in parts:
@@ -633,7 +633,7 @@ class Matcher:
     def _build_homophones(self, kb: KnowledgeBase) -> None:
         """Every word of the base by its pinyin, so a typed homophone can be read as the word."""
         counts: Counter[str] = Counter()
-        for doc, parts in zip(self._docs, self._fields(kb, {}), strict=True):
+        for doc, parts in zip(self._docs, self._fields(kb), strict=True):
             counts.update(p for p in doc.phrases if CJK.fullmatch(p))
             for text, _ in parts:
                 counts.update(t for t in self._tokenizer.lcut(text) if 2 <= len(t) <= 8 and CJK.fullmatch(t))
