@@ -6,13 +6,13 @@ terminal chat and the tests. Knowledge-base text is plain and always escaped her
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
 
 from bot.format import esc, plain_to_html
 from bot.i18n import Translator
 from eligibility.facts import FactSpec, Kind
 from eligibility.interview import Interview
+from eligibility.labels import fact_label
 from eligibility.rules import MeasureResult
 from eligibility.screening import DISCLAIMER, Screening
 from knowledge.loader import KnowledgeBase
@@ -138,23 +138,6 @@ def question(
 def answered(t: Translator, spec: FactSpec, shown: str) -> str:
     """The question as it stays in the chat once answered."""
     return "\n".join([esc(spec.question.get(t.lang)), t("iv.answered", answer=esc(shown))])
-
-
-def fact_label(kb: KnowledgeBase, specs: Mapping[str, FactSpec], name: str, lang: str) -> str:
-    """A short name for a fact: the label of a condition testing it, else its question."""
-    for entry in kb:
-        conditions = list(entry.conditions)
-        for benefit in entry.benefits:
-            conditions += benefit.conditions
-            conditions += [c for tier in benefit.tiers for c in tier.conditions]
-        for condition in conditions:
-            if condition.fact == name:
-                return condition.label.get(lang)
-    spec = specs.get(name)
-    if spec is None:
-        return name
-    first = re.split(r"[？?（(]", spec.question.get(lang), maxsplit=1)[0].strip()
-    return first[:1].lower() + first[1:] if lang == "en" else first
 
 
 def _measure(kb: KnowledgeBase, result: MeasureResult) -> Entry:
