@@ -47,9 +47,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from bot import views
 from bot.callbacks import StepAction, StepCB
 from bot.i18n import Catalogs, Translator
+from bot.interview import views
 from eligibility.facts import FactSpec, Kind, load_fact_specs
 from eligibility.interview import Interview
 from eligibility.parse import AnswerError, parse_answer

@@ -13,22 +13,23 @@ from aiogram.fsm.storage.base import BaseStorage
 from aiogram.fsm.storage.memory import SimpleEventIsolation
 
 from bot.config import Settings
-from bot.db import Database
-from bot.delivery import BlockedChats, RetryMiddleware, RetryPolicy
 from bot.handlers import get_routers
 from bot.i18n import Catalogs
 from bot.inline_filters import run_inline
-from bot.kb_store import KnowledgeStore, LiveKnowledge
+from bot.live import LiveKnowledge
 from bot.middlewares import (
     ForeignButtonMiddleware,
     GroupEtiquetteMiddleware,
     LanguageMiddleware,
     RateLimitMiddleware,
 )
-from bot.privacy import Privacy
-from bot.stats import InterviewEvents
-from bot.storage import SQLiteStorage
-from bot.users import QuestionLog, UserSettings
+from bot.store.db import Database
+from bot.store.fsm import SQLiteStorage
+from bot.store.privacy import Privacy
+from bot.store.stats import InterviewEvents
+from bot.store.users import QuestionLog, UserSettings
+from bot.store.versions import KnowledgeStore
+from bot.transport.delivery import BlockedChats, RetryMiddleware, RetryPolicy
 from eligibility.answer import Assistant
 from eligibility.facts import FactSpec, load_fact_specs
 
@@ -47,7 +48,8 @@ def create_dispatcher(
 
     Handlers receive: `assistant` (the knowledge base and answers), `specs` (the interview's
     questions), `users`, `qlog`, `privacy`, `catalogs`, `settings`, `knowledge` (the store staff
-    edit, and the hot reload of `assistant`), and per update `lang` and `t`.
+    edit, and the hot reload of `assistant`), `events` (interviews started and
+    finished, for /stats), and per update `lang` and `t`.
     With `rate_limit` (Telegram: `policybot run`), each user is held to RATE_LIMIT_BURST and
     RATE_LIMIT_PER_SECOND; the terminal chat and the conversation tests have one user and no limit.
     """
@@ -67,6 +69,7 @@ def create_dispatcher(
         qlog=QuestionLog(db),
         privacy=Privacy(db, settings.question_log_retention_days, storage=storage, users=users),
         knowledge=knowledge,
+        events=InterviewEvents(db),  # /stats: interviews started and finished
     )
     dispatcher.startup.register(knowledge.on_startup)  # reload after changes by the command line
     dispatcher.shutdown.register(knowledge.on_shutdown)
@@ -77,7 +80,6 @@ def create_dispatcher(
             )
         )
     dispatcher.update.outer_middleware(LanguageMiddleware(catalogs, users))
-    dispatcher.update.outer_middleware(InterviewEvents(db))  # /stats: interviews started, finished
     etiquette = GroupEtiquetteMiddleware()
     dispatcher.message.outer_middleware(etiquette)
     dispatcher.edited_message.outer_middleware(etiquette)

@@ -17,7 +17,7 @@ from aiogram.types import CallbackQuery, Message, TelegramObject, Update, User
 
 from bot import callbacks
 from bot.i18n import Catalogs, language_of
-from bot.users import UserSettings
+from bot.store.users import UserSettings
 
 Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
 

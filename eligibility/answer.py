@@ -195,7 +195,7 @@ class Assistant:
         entry = kb.entries[entry_id]
         return render_card(kb, entry, lang, validity_on(kb.document_of(entry_id), self._today()))
 
-    def ask(self, query: str, lang: str = "zh") -> Answer:
+    def ask(self, query: str, lang: str = "zh", *, context: Sequence[str] = ()) -> Answer:
         kb, matcher = self._state
         decision = matcher.decide(query)
         if decision.outcome == "answer":

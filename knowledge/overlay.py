@@ -11,10 +11,13 @@ for staff to settle. Nothing is overwritten or dropped silently.
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import hashlib
+import io
 import json
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
 import yaml
@@ -73,6 +76,86 @@ def load_raw(text: str, name: str = "knowledge base") -> dict[str, Any]:
 def dump(raw: dict[str, Any]) -> str:
     """YAML in the shipped files' layout (keys in their order, Chinese as is)."""
     return yaml.safe_dump(raw, allow_unicode=True, sort_keys=False, width=100)
+
+
+def _round_trip() -> Any:
+    from ruamel.yaml import YAML
+
+    rt = YAML()  # round-trip: comments, key order, quotes and flow styles are kept
+    rt.width = 4096  # never re-wrap a long line of the shipped file
+    rt.indent(mapping=2, sequence=4, offset=2)
+    rt.preserve_quotes = True
+    return rt
+
+
+def _styled(old: Any, new: Any) -> Any:
+    """`new` in `old`'s YAML style: a list or mapping written inline ([a, b]) stays inline."""
+    from ruamel.yaml.comments import CommentedMap, CommentedSeq
+
+    if isinstance(new, list):
+        seq = CommentedSeq(_styled(None, item) for item in new)
+        if isinstance(old, CommentedSeq) and old.fa.flow_style():
+            seq.fa.set_flow_style()
+        return seq
+    if isinstance(new, dict):
+        mapping = CommentedMap((key, _styled(old.get(key) if isinstance(old, dict) else None, value)) for key, value in new.items())
+        if isinstance(old, CommentedMap) and old.fa.flow_style():
+            mapping.fa.set_flow_style()
+        return mapping
+    if isinstance(old, date) and isinstance(new, str):
+        with contextlib.suppress(ValueError):
+            return date.fromisoformat(new)  # a YAML date stays a date, not a quoted string
+    return new
+
+
+def _apply(tree: Any, change: FieldChange) -> None:
+    if change.target == DOCUMENT:
+        if change.field == "sections":
+            tree["sections"] = _styled(tree.get("sections"), change.after)
+            return
+        node = tree["document"]
+        *parents, last = change.field.split(".")
+        for part in parents:
+            node = node.setdefault(part, {})
+        if change.after is None:
+            node.pop(last, None)
+        else:
+            node[last] = _styled(node.get(last), change.after)
+        return
+    entries = tree.setdefault("entries", [])
+    index = next((i for i, e in enumerate(entries) if e.get("id") == change.target), None)
+    if change.field == "*":
+        if change.after is None:
+            if index is not None:
+                del entries[index]
+        elif index is None:
+            entries.append(_styled(None, change.after))
+        else:
+            entries[index] = _styled(entries[index], change.after)
+        return
+    if index is None:
+        return
+    entry = entries[index]
+    if change.after is None:
+        entry.pop(change.field, None)
+    else:
+        entry[change.field] = _styled(entry.get(change.field), change.after)
+
+
+def export(raw: dict[str, Any], *, original_text: str | None = None, original: dict[str, Any] | None = None) -> str:
+    """`raw` as YAML for staff. Given the file it was made from (its text and raw data), that very
+    text with only the changed fields rewritten: an unedited base exports as the shipped file,
+    comments and layout included, and an export diffs cleanly against the release."""
+    rt = _round_trip()
+    if original_text is None or original is None:
+        tree = rt.load(dump(raw))
+    else:
+        tree = rt.load(original_text)
+        for change in diff(original, raw):
+            _apply(tree, change)
+    out = io.StringIO()
+    rt.dump(tree, out)
+    return out.getvalue()
 
 
 def fingerprint(raw: dict[str, Any]) -> str:

@@ -15,10 +15,10 @@ from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage, T
 from aiogram.types import CallbackQuery, Chat, Message, Update, User
 
 from bot.config import Settings
-from bot.db import Database, open_database
 from bot.factory import create_bot, create_dispatcher
 from bot.format import MESSAGE_LIMIT
-from bot.local_session import LocalSession
+from bot.store.db import Database, open_database
+from bot.transport.local import LocalSession
 from eligibility.answer import Assistant
 from knowledge.loader import KnowledgeBase, load_knowledge_base
 from tests.botapi_stub import StubAPIError, parse_html, utf16_len

@@ -6,8 +6,8 @@ import pytest
 from aiogram.methods import EditMessageText, SendChatAction
 
 from bot.callbacks import CardCB, MenuAction, MenuCB, PickCB, SourceCB
-from bot.db import Database
-from bot.users import QuestionLog
+from bot.store.db import Database
+from bot.store.users import QuestionLog
 from eligibility.answer import Answer, Assistant
 from knowledge.matcher import Decision, Match, Referral
 from knowledge.models import Localized

@@ -7,7 +7,7 @@ import time
 import pytest
 from aiogram.types import Audio, Document, Location, MessageEntity, PhotoSize, Sticker, Update, Voice
 
-from bot.local_session import BOT_USERNAME
+from bot.transport.local import BOT_USERNAME
 from tests.conftest import Conversation, sent, texts
 
 GROUP = -100123

@@ -10,9 +10,9 @@ from aiogram.methods import EditMessageText, SendMessage
 
 from bot.callbacks import CardCB, StepAction, StepCB
 from bot.config import Settings
-from bot.db import open_database
 from bot.factory import create_dispatcher
-from bot.states import InterviewStates
+from bot.interview.states import InterviewStates
+from bot.store.db import open_database
 from eligibility.answer import Assistant
 from tests.conftest import USER, Conversation, MockedSession, callback_answers, sent, texts
 

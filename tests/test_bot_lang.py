@@ -11,9 +11,9 @@ from aiogram.methods import SetMyCommands
 from aiogram.types import BotCommandScopeChat
 
 from bot.callbacks import LangCB
-from bot.db import Database
 from bot.i18n import LANGUAGES, Catalogs, language_of
-from bot.users import UserSettings
+from bot.store.db import Database
+from bot.store.users import UserSettings
 from tests.conftest import Conversation, texts
 
 BOT_DIR = Path(__file__).resolve().parents[1] / "bot"

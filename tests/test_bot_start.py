@@ -8,9 +8,9 @@ from aiogram.methods import SendChatAction, SendMessage, SetMyCommands
 from bot.callbacks import MenuAction, MenuCB
 from bot.commands import COMMANDS, set_commands
 from bot.config import Settings
-from bot.db import Database
 from bot.factory import create_dispatcher
 from bot.i18n import Catalogs
+from bot.store.db import Database
 from eligibility.answer import Assistant
 from knowledge.loader import KnowledgeBase
 from tests.conftest import EXPIRED, Conversation, MockedSession, sent, texts

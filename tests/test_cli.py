@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
+from bot.cli.main import main
 from knowledge.loader import DATA_DIR, SOURCE_DIR
 
 BASE = {
@@ -69,7 +69,7 @@ def test_ask_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
 def test_ask_batch_from_stdin_one_process() -> None:
     questions = ["出口退税怎么办理", "海外苍租金补贴", "hello", ""] * 250
     result = subprocess.run(
-        [sys.executable, "-m", "bot.cli", "ask", "--json", "-"],
+        [sys.executable, "-m", "bot", "ask", "--json", "-"],
         input="\n".join(questions),
         capture_output=True,
         text=True,

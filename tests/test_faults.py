@@ -28,10 +28,10 @@ from aiogram.types import Update
 
 from benchmarks.load import Oracle, Process, SimUser, Stand, bot_process, wait_ready
 from bot.config import Settings
-from bot.db import Database, open_database
-from bot.delivery import BlockedChats, RetryMiddleware, RetryPolicy
 from bot.factory import create_bot, create_dispatcher
-from bot.session import JsonSession
+from bot.store.db import Database, open_database
+from bot.transport.delivery import BlockedChats, RetryMiddleware, RetryPolicy
+from bot.transport.json_session import JsonSession
 from eligibility.answer import Assistant
 from tests.botapi_stub import BotAPIStub
 from tests.test_storage import CHILD_HOLDS_EXCLUSIVE_LOCK, immutable, kill, make_db, spawn, wait_for_line

@@ -24,11 +24,11 @@ from hypothesis import strategies as st
 from bot import callbacks
 from bot.callbacks import CardCB, ForgetAction, ForgetCB, MenuAction, MenuCB, StepAction, StepCB
 from bot.config import Settings
-from bot.db import Database, open_database
 from bot.factory import create_bot, create_dispatcher
 from bot.format import esc, split_message
 from bot.i18n import Catalogs
 from bot.middlewares import RateLimitMiddleware
+from bot.store.db import Database, open_database
 from eligibility.answer import Assistant
 from eligibility.facts import load_fact_specs
 from eligibility.parse import AnswerError, parse_answer

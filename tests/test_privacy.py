@@ -12,10 +12,10 @@ from aiogram import Dispatcher
 
 from bot.callbacks import ForgetAction, ForgetCB, LangCB
 from bot.config import Settings
-from bot.db import Database
 from bot.factory import create_dispatcher
-from bot.privacy import DAY, Privacy, housekeeping
-from bot.users import QuestionLog
+from bot.store.db import Database
+from bot.store.privacy import DAY, Privacy, housekeeping
+from bot.store.users import QuestionLog
 from eligibility.answer import Assistant
 from tests.conftest import USER, Conversation, MockedSession, callback_answers, texts
 

@@ -13,10 +13,9 @@ from aiogram.methods import SendDocument, SendMessage, TelegramMethod
 from aiogram.types import BufferedInputFile, Message
 
 from bot.config import Settings
-from bot.db import Database
 from bot.factory import create_dispatcher
-from bot.kb_store import KnowledgeStore, LiveKnowledge
-from bot.staff_callbacks import (
+from bot.live import LiveKnowledge
+from bot.staff.callbacks import (
     ConfirmCB,
     ConflictCB,
     EditCB,
@@ -25,9 +24,11 @@ from bot.staff_callbacks import (
     InboxCB,
     UndoCB,
 )
-from bot.staff_menu import STAFF_COMMANDS as STAFF_MENU
-from bot.stats import FINISHED, STARTED
-from bot.users import QuestionLog
+from bot.staff.menu import STAFF_COMMANDS as STAFF_MENU
+from bot.store.db import Database
+from bot.store.stats import FINISHED, STARTED
+from bot.store.users import QuestionLog
+from bot.store.versions import KnowledgeStore
 from eligibility.answer import Assistant
 from knowledge import overlay
 from knowledge.loader import KnowledgeBase
@@ -322,7 +323,7 @@ async def test_an_import_of_a_broken_file_changes_nothing_and_names_the_problem(
     [exported] = documents(await staff.send("/export"))
     text = file_text(exported)
     before = await snapshot(db)
-    broken = text.replace("  keywords:\n", "  keywrods:\n", 1)
+    broken = text.replace("    keywords: [", "    keywrods: [", 1)
     [reply] = texts(await staff.upload(broken.encode(), "hengzhengfa-2024-4.yaml"))
     assert "没有导入，知识库没有任何改动" in reply
     assert "entry scope: keywrods" in reply
@@ -483,7 +484,7 @@ async def test_staff_commands_are_in_the_staff_chats_menu_only(
 
     from bot.commands import set_commands
     from bot.i18n import Catalogs
-    from bot.staff_menu import set_staff_commands
+    from bot.staff.menu import set_staff_commands
 
     catalogs = Catalogs.load()
     async with db.transaction() as conn:

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import main
-from bot.db import open_database
-from bot.stats import FINISHED, STARTED, record_event
-from bot.users import QuestionLog
+from bot.cli.main import main
+from bot.store.db import open_database
+from bot.store.stats import FINISHED, STARTED, record_event
+from bot.store.users import QuestionLog
 from knowledge import overlay
 
 

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.staff_callbacks import ConfirmCB
+from bot.staff.callbacks import ConfirmCB
 from knowledge import overlay
 from tests.botapi_stub import BotAPIStub
 from tests.test_e2e import TIMEOUT, USER, start_bot, stop

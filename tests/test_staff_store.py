@@ -12,10 +12,11 @@ from typing import Any
 
 import pytest
 
-from bot.db import Database
-from bot.inbox import Asked, group
-from bot.kb_store import KnowledgeStore, LiveKnowledge, StaleError, current_assistant, load_current
-from bot.staff_forms import InputError, is_patch, parse
+from bot.live import LiveKnowledge, current_assistant, load_current
+from bot.staff.forms import InputError, is_patch, parse
+from bot.store.db import Database
+from bot.store.inbox import Asked, group
+from bot.store.versions import KnowledgeStore, StaleError
 from eligibility.answer import Assistant
 from knowledge import overlay
 from knowledge.loader import DATA_DIR, KnowledgeBase, KnowledgeError
@@ -187,7 +188,7 @@ async def test_questions_in_flight_see_the_old_or_the_new_base(kb: KnowledgeBase
     store = KnowledgeStore(db)
     plan = await store.plan_edit("m10", "title", {"zh": "海外仓新标题", "en": "New title"})
     assert plan.raw is not None
-    from bot.kb_store import build
+    from bot.store.shipped import build
 
     new_kb = build([(SHIPPED.name, plan.raw)])
     assistant = Assistant(kb, today=lambda: IN_FORCE)

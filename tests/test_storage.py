@@ -18,8 +18,8 @@ import pytest
 from aiogram.fsm.state import State, StatesGroup
 from aiogram.fsm.storage.base import StorageKey
 
-from bot.db import MIGRATIONS, Database, DatabaseError, open_database
-from bot.storage import SQLiteStorage
+from bot.store.db import MIGRATIONS, Database, DatabaseError, open_database
+from bot.store.fsm import SQLiteStorage
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BOT_ID = 42
@@ -241,8 +241,8 @@ async def test_concurrent_updates_from_two_connections(tmp_path: Path) -> None:
 CHILD_WRITES_THEN_SLEEPS = """
 import asyncio, sys, time
 from aiogram.fsm.storage.base import StorageKey
-from bot.db import open_database
-from bot.storage import SQLiteStorage
+from bot.store.db import open_database
+from bot.store.fsm import SQLiteStorage
 
 async def main() -> None:
     db = await open_database(sys.argv[1])

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from aiogram import Router
 
-from bot.handlers import admin, ask, browse, errors, fallback, interview, lang, privacy, start
+from bot.handlers import ask, browse, errors, fallback, lang, privacy, start
+from bot.interview.router import make_router as interview_router
+from bot.staff.router import make_router as staff_router
 
 
 def get_routers() -> list[Router]:
@@ -20,9 +22,9 @@ def get_routers() -> list[Router]:
         start.make_router(),
         lang.make_router(),
         privacy.make_router(),
-        admin.make_router(),
+        staff_router(),
         browse.make_router(),
-        interview.make_router(),
+        interview_router(),
         ask.make_router(),
         fallback.make_router(),
     ]

@@ -16,7 +16,7 @@ from bot.format import esc
 from bot.handlers.start import send_welcome
 from bot.i18n import Translator
 from bot.replies import acknowledge, edit, send
-from bot.users import QuestionLog
+from bot.store.users import QuestionLog
 from eligibility.answer import Answer, Assistant
 from knowledge.text import is_english
 

@@ -13,8 +13,8 @@ from bot.commands import command_list
 from bot.config import Settings
 from bot.i18n import Catalogs, Translator
 from bot.replies import acknowledge, edit, send
-from bot.staff_menu import set_staff_menu
-from bot.users import UserSettings
+from bot.staff.menu import set_staff_menu
+from bot.store.users import UserSettings
 
 
 async def on_lang(message: Message, bot: Bot, t: Translator) -> None:

@@ -10,8 +10,8 @@ from bot import keyboards
 from bot.callbacks import ForgetAction, ForgetCB
 from bot.config import Settings
 from bot.i18n import Translator
-from bot.privacy import Privacy
 from bot.replies import acknowledge, edit, send
+from bot.store.privacy import Privacy
 
 
 async def on_privacy(message: Message, bot: Bot, t: Translator, settings: Settings) -> None:

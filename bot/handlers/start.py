@@ -12,10 +12,11 @@ from aiogram.types import CallbackQuery, Message
 from bot import keyboards, views
 from bot.callbacks import MenuAction, MenuCB
 from bot.handlers.browse import send_sections
-from bot.handlers.interview import begin
 from bot.i18n import Translator
+from bot.interview.router import Turn
+from bot.interview.states import InterviewStates
 from bot.replies import acknowledge, chat_of, send
-from bot.states import InterviewStates
+from bot.store.stats import InterviewEvents
 from eligibility.answer import Assistant
 from eligibility.facts import FactSpec
 
@@ -42,6 +43,7 @@ async def on_menu(
     assistant: Assistant,
     specs: Mapping[str, FactSpec],
     state: FSMContext,
+    events: InterviewEvents,
 ) -> None:
     await acknowledge(callback)
     chat_id = chat_of(callback)
@@ -50,7 +52,7 @@ async def on_menu(
     elif callback_data.action == MenuAction.BROWSE:
         await send_sections(bot, chat_id, t, assistant)
     elif callback_data.action == MenuAction.CHECK:
-        await begin(bot, chat_id, t, assistant, specs, state)
+        await Turn(bot, chat_id, t, assistant, specs, state, events).begin()
     else:
         await send_welcome(bot, chat_id, t, assistant, state)
 

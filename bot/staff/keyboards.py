@@ -8,9 +8,10 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
 from bot.i18n import Translator
-from bot.inbox import Group, Sort
-from bot.staff_callbacks import ConfirmCB, ConflictCB, EditCB, GroupAction, GroupCB, InboxCB, UndoCB
-from bot.staff_views import field_label, short
+from bot.staff.callbacks import ConfirmCB, ConflictCB, EditCB, GroupAction, GroupCB, InboxCB, UndoCB
+from bot.staff.describe import short
+from bot.staff.views import field_label
+from bot.store.inbox import Group, Sort
 from bot.views import heading
 from knowledge.loader import KnowledgeBase
 from knowledge.overlay import DOCUMENT, DOCUMENT_FIELDS, EDITABLE_FIELDS

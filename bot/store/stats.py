@@ -1,28 +1,18 @@
 """/stats and `policybot stats`: questions per day, how they were answered, the most asked
 entries, eligibility interviews started and finished.
 
-Questions come from the question log (kept 90 days). Interviews are counted by
-`InterviewEvents`, which sees the interview state change around each update: no user ids are
-stored with the counts.
+Questions come from the question log (kept 90 days). Interviews are counted as the interview
+tells `InterviewEvents` it started or finished: no user ids are stored with the counts.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Final
 
-from aiogram import BaseMiddleware
-from aiogram.fsm.context import FSMContext
-from aiogram.types import TelegramObject, Update
-
-from bot import words
-from bot.callbacks import StepAction, StepCB
-from bot.db import Database
-from bot.states import InterviewStates
-from knowledge.text import normalize
+from bot.store.db import Database
 
 OUTCOMES: Final = ("answer", "clarify", "decline")
 STARTED: Final = "interview_started"
@@ -106,44 +96,14 @@ async def record_event(db: Database, kind: str, *, ts: int | None = None) -> Non
         )
 
 
-Handler = Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]]
-
-
-def _answers_the_interview(update: Update) -> bool:
-    """An answer to a question (a button or typed), not a way out (cancel, a command)."""
-    if update.callback_query is not None:
-        try:
-            step = StepCB.unpack(update.callback_query.data or "")
-        except (TypeError, ValueError):
-            return False
-        return step.action in (StepAction.YES, StepAction.NO, StepAction.SKIP)
-    message = update.message
-    if message is None or not message.text or message.text.startswith("/"):
-        return False
-    return normalize(message.text).strip(" .。!！") not in words.CANCEL
-
-
-class InterviewEvents(BaseMiddleware):
-    """Counts interviews started (the state enters `asking`) and finished (an answer ends it with
-    the result), from the interview's state before and after each update."""
+class InterviewEvents:
+    """Counts interviews started and finished (no user ids), told by the interview itself."""
 
     def __init__(self, db: Database) -> None:
         self.db = db
 
-    async def __call__(self, handler: Handler, event: TelegramObject, data: dict[str, Any]) -> Any:
-        state: FSMContext | None = data.get("state")
-        if (
-            state is None
-            or not isinstance(event, Update)
-            or (event.message is None and event.callback_query is None)
-        ):
-            return await handler(event, data)
-        asking = InterviewStates.asking.state
-        before = await state.get_state()
-        result = await handler(event, data)
-        after = await state.get_state()
-        if before != asking and after == asking:
-            await record_event(self.db, STARTED)
-        elif before == asking and after is None and _answers_the_interview(event):
-            await record_event(self.db, FINISHED)
-        return result
+    async def started(self) -> None:
+        await record_event(self.db, STARTED)
+
+    async def finished(self) -> None:
+        await record_event(self.db, FINISHED)

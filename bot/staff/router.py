@@ -1,5 +1,5 @@
 """Staff only (ADMIN_IDS): the questions the assistant could not answer (/unanswered), and the
-knowledge-base work of bot/handlers/staff.py, all behind one check of the sender. A staff button
+knowledge-base work of bot/staff/actions.py, all behind one check of the sender. A staff button
 pressed by anyone else (forged, or under a forwarded message) gets a refusal and changes nothing.
 """
 
@@ -15,11 +15,11 @@ from aiogram.types import CallbackQuery, Message, User
 
 from bot.config import Settings
 from bot.format import esc
-from bot.handlers import staff
 from bot.i18n import Translator
 from bot.replies import acknowledge, send
-from bot.staff_callbacks import is_staff_button
-from bot.users import QuestionLog
+from bot.staff import actions
+from bot.staff.callbacks import is_staff_button
+from bot.store.users import QuestionLog
 
 logger = logging.getLogger("policybot")
 
@@ -54,7 +54,7 @@ def make_router() -> Router:
     staff_only.message.filter(is_admin, F.chat.type == ChatType.PRIVATE)
     staff_only.callback_query.filter(is_admin)
     staff_only.message.register(on_unanswered, Command("unanswered"))
-    staff_only.include_router(staff.make_router())
+    staff_only.include_router(actions.make_router())
     guard = Router(name="staff-guard")
     guard.callback_query.register(on_refused, is_staff_button)
     router = Router(name="admin")

@@ -32,10 +32,10 @@ from aiogram.types import BufferedInputFile, CallbackQuery, Chat, InlineKeyboard
 
 from bot.callbacks import StepAction, StepCB
 from bot.config import Settings
-from bot.db import open_database
 from bot.factory import create_bot, create_dispatcher
-from bot.kb_store import current_assistant
-from bot.local_session import LocalSession
+from bot.live import current_assistant
+from bot.store.db import open_database
+from bot.transport.local import LocalSession
 
 USER_ID = 10_000
 PROMPT = "> "

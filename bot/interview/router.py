@@ -1,13 +1,15 @@
-"""/check: the eligibility interview, one question at a time, driven by eligibility.interview.
+"""/check: the eligibility interview, one step at a time, driven by eligibility.interview.
 
 Yes/no questions have buttons; figures are typed and parsed (a bad one is explained and asked
-again). Every question can be skipped (不清楚), undone (上一题) or the whole interview cancelled.
-The interview lives in the FSM storage (SQLite), so a restart loses nothing.
+again). Every step can be skipped (不清楚), undone (上一题) or the whole interview cancelled, by a
+button or in words: each of those is written once, in `Turn`. The interview lives in the FSM
+storage (SQLite), so a restart loses nothing; it tells `events` when one starts and finishes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from aiogram import Bot, F, Router
@@ -16,12 +18,15 @@ from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 from pydantic import ValidationError
 
-from bot import keyboards, views, words
+from bot import keyboards
 from bot.callbacks import StepAction, StepCB
 from bot.format import esc
 from bot.i18n import Translator
+from bot.interview import keyboards as buttons
+from bot.interview import views, words
+from bot.interview.states import InterviewStates
 from bot.replies import acknowledge, chat_of, edit, send
-from bot.states import InterviewStates
+from bot.store.stats import InterviewEvents
 from eligibility.answer import Assistant
 from eligibility.facts import FactSpec, Kind
 from eligibility.interview import Interview
@@ -51,76 +56,101 @@ async def save(state: FSMContext, interview: Interview, **extra: Any) -> None:
     await state.update_data(interview=interview.to_json(), **extra)
 
 
-async def ask_next(
-    bot: Bot,
-    chat_id: int,
-    t: Translator,
-    assistant: Assistant,
-    specs: Specs,
-    state: FSMContext,
-    interview: Interview,
-    *,
-    note: str | None = None,
-    resuming: bool = False,
-    seen: int | None = None,
-) -> None:
-    """Ask the next question (or checklist), or show the result when no answer could change it.
+@dataclass(frozen=True)
+class Turn:
+    """What one update of the interview works with: where to answer, in which language, and the
+    services. Every way through the interview (buttons, typed words, /check, the menu) goes
+    through these methods, so cancel, back and the result are written once."""
 
-    The question is sent before the interview is saved (with `seen`, the id of the typed answer
-    that led here): a crash in between leaves the update to be handled again, which asks the same
-    question again rather than losing it.
-    """
-    extra = {} if seen is None else {"seen": seen}
-    kb = assistant.kb
-    step = interview.next_step(kb, specs)
-    if not step:
-        await finish(bot, chat_id, t, assistant, specs, state, interview)
-        return
-    can_go_back = bool(interview.history)
-    if len(step) > 1:
-        text = views.checklist(t, specs, interview, kb, note=note)
-        await send(bot, chat_id, text, keyboards.checklist(t, specs, step, (), can_go_back=can_go_back))
-        await save(state, interview, checked=[], **extra)
-        return
-    spec = specs[step[0]]
-    markup = (keyboards.resume if resuming else keyboards.step)(t, spec, can_go_back=can_go_back)
-    await send(bot, chat_id, views.question(t, spec, interview, kb, specs, note=note), markup)
-    await save(state, interview, **extra)
+    bot: Bot
+    chat_id: int
+    t: Translator
+    assistant: Assistant
+    specs: Specs
+    state: FSMContext
+    events: InterviewEvents
 
+    async def ask_next(
+        self,
+        interview: Interview,
+        *,
+        note: str | None = None,
+        resuming: bool = False,
+        seen: int | None = None,
+    ) -> None:
+        """Ask the next step, or show the result when no answer could change it.
 
-async def finish(
-    bot: Bot,
-    chat_id: int,
-    t: Translator,
-    assistant: Assistant,
-    specs: Specs,
-    state: FSMContext,
-    interview: Interview,
-) -> None:
-    kb = assistant.kb
-    screening = screen(kb, interview.facts, assistant.today())
-    await send(
-        bot, chat_id, views.result(t, kb, specs, screening), keyboards.result(t, kb, screening.measures)
-    )
-    await state.clear()  # after sending: a crash in between shows the result again, never loses it
+        The question is sent before the interview is saved (with `seen`, the id of the typed answer
+        that led here): a crash in between leaves the update to be handled again, which asks the
+        same question again rather than losing it.
+        """
+        extra = {} if seen is None else {"seen": seen}
+        kb, t, specs = self.assistant.kb, self.t, self.specs
+        step = interview.next_step(kb, specs)
+        if not step:
+            await self.finish(interview)
+            return
+        can_go_back = bool(interview.history)
+        if len(step) > 1:
+            text = views.checklist(t, specs, interview, kb, note=note)
+            await send(
+                self.bot, self.chat_id, text, buttons.checklist(t, specs, step, (), can_go_back=can_go_back)
+            )
+            await save(self.state, interview, checked=[], **extra)
+            return
+        spec = specs[step[0]]
+        markup = (buttons.resume if resuming else buttons.step)(t, spec, can_go_back=can_go_back)
+        await send(self.bot, self.chat_id, views.question(t, spec, interview, kb, specs, note=note), markup)
+        await save(self.state, interview, **extra)
 
+    async def finish(self, interview: Interview) -> None:
+        kb = self.assistant.kb
+        screening = screen(kb, interview.facts, self.assistant.today())
+        text = views.result(self.t, kb, self.specs, screening)
+        await send(self.bot, self.chat_id, text, buttons.result(self.t, kb, screening.measures))
+        # after sending: a crash in between shows the result again, never loses it
+        await self.state.clear()
+        await self.events.finished()
 
-async def begin(
-    bot: Bot, chat_id: int, t: Translator, assistant: Assistant, specs: Specs, state: FSMContext
-) -> None:
-    """Start an interview, or pick up the one in progress."""
-    current = await load(state)
-    if current is not None and current.history:
-        await ask_next(bot, chat_id, t, assistant, specs, state, current, note=t("iv.resumed"), resuming=True)
-        return
-    await state.clear()
-    await ask_next(bot, chat_id, t, assistant, specs, state, Interview(), note=t("iv.intro"))
+    async def start(self) -> None:
+        await self.state.clear()
+        await self.events.started()
+        await self.ask_next(Interview(), note=self.t("iv.intro"))
+
+    async def begin(self) -> None:
+        """Start an interview, or pick up the one in progress."""
+        current = await load(self.state)
+        if current is not None and current.history:
+            await self.ask_next(current, note=self.t("iv.resumed"), resuming=True)
+            return
+        await self.start()
+
+    async def cancel(self, callback: CallbackQuery | None = None) -> None:
+        await self.state.clear()
+        if callback is not None:
+            await acknowledge(callback)
+            await edit(self.bot, callback, self.t("iv.cancelled"), keyboards.menu(self.t))
+        else:
+            await send(self.bot, self.chat_id, self.t("iv.cancelled"), keyboards.menu(self.t))
+
+    def back(self, interview: Interview) -> Interview | None:
+        """The interview one step back, or None (and the user told) when there is nothing before."""
+        previous, asked_again = interview.back()
+        if asked_again is None:
+            return None
+        return previous
 
 
 async def on_check(
-    message: Message, bot: Bot, t: Translator, assistant: Assistant, specs: Specs, state: FSMContext
+    message: Message,
+    bot: Bot,
+    t: Translator,
+    assistant: Assistant,
+    specs: Specs,
+    state: FSMContext,
+    events: InterviewEvents,
 ) -> None:
-    await begin(bot, message.chat.id, t, assistant, specs, state)
+    await Turn(bot, message.chat.id, t, assistant, specs, state, events).begin()
 
 
 async def on_cancel(message: Message, bot: Bot, t: Translator, state: FSMContext) -> None:
@@ -139,36 +169,33 @@ async def on_step(
     assistant: Assistant,
     specs: Specs,
     state: FSMContext,
+    events: InterviewEvents,
 ) -> None:
     interview = await load(state)
     if interview is None:
         await acknowledge(callback, t("iv.over"), alert=True)
         return
-    kb = assistant.kb
-    chat_id = chat_of(callback)
+    here = Turn(bot, chat_of(callback), t, assistant, specs, state, events)
     action = callback_data.action
     if action == StepAction.CANCEL:
-        await state.clear()
-        await acknowledge(callback)
-        await edit(bot, callback, t("iv.cancelled"), keyboards.menu(t))
+        await here.cancel(callback)
         return
     if action == StepAction.RESTART:
         await acknowledge(callback)
-        await state.clear()
-        await ask_next(bot, chat_id, t, assistant, specs, state, Interview(), note=t("iv.intro"))
+        await here.start()
         return
-    step = interview.next_step(kb, specs)
+    step = interview.next_step(assistant.kb, specs)
     if not step or callback_data.fact not in step:
         await acknowledge(callback, t("iv.stale"))
         return
     if len(step) > 1:
-        await on_checklist(callback, callback_data, bot, t, assistant, specs, state, interview, step)
+        await on_checklist(callback, callback_data, here, interview, step)
         return
     current = step[0]
     spec = specs[current]
     if action == StepAction.BACK:
-        previous, asked_again = interview.back()
-        if asked_again is None:
+        previous = here.back(interview)
+        if previous is None:
             await acknowledge(callback, t("iv.no_back"))
             return
         interview, shown = previous, t("button.prev")
@@ -182,24 +209,15 @@ async def on_step(
         return
     await acknowledge(callback)
     await edit(bot, callback, views.answered(t, spec, shown))
-    await ask_next(bot, chat_id, t, assistant, specs, state, interview)  # saves once the next is sent
+    await here.ask_next(interview)  # saves once the next is sent
 
 
 async def on_checklist(
-    callback: CallbackQuery,
-    callback_data: StepCB,
-    bot: Bot,
-    t: Translator,
-    assistant: Assistant,
-    specs: Specs,
-    state: FSMContext,
-    interview: Interview,
-    step: tuple[str, ...],
+    callback: CallbackQuery, callback_data: StepCB, here: Turn, interview: Interview, step: tuple[str, ...]
 ) -> None:
     """A button of a checklist: tick/untick a line (the message is redrawn), or finish it."""
-    kb = assistant.kb
-    chat_id = chat_of(callback)
-    data = await state.get_data()
+    t, specs, bot = here.t, here.specs, here.bot
+    data = await here.state.get_data()
     checked = [n for n in data.get("checked") or [] if n in step]
     action = callback_data.action
     can_go_back = bool(interview.history)
@@ -213,9 +231,9 @@ async def on_checklist(
         name = callback_data.fact
         checked = [n for n in checked if n != name] if name in checked else [*checked, name]
         await acknowledge(callback)
-        markup = keyboards.checklist(t, specs, step, checked, can_go_back=can_go_back)
-        await edit(bot, callback, views.checklist(t, specs, interview, kb), markup)
-        await save(state, interview, checked=checked, toggled=[*toggled, callback.id][-20:])
+        markup = buttons.checklist(t, specs, step, checked, can_go_back=can_go_back)
+        await edit(bot, callback, views.checklist(t, specs, interview, here.assistant.kb), markup)
+        await save(here.state, interview, checked=checked, toggled=[*toggled, callback.id][-20:])
         return
     if action == StepAction.DONE:
         interview = interview.answer_group({name: name in checked for name in step})
@@ -224,8 +242,8 @@ async def on_checklist(
         interview, text = interview.skip(*step), views.checklist_answered(t, specs, []).split("\n")[0]
         text += "\n" + t("iv.answered", answer=esc(t("button.skip")))
     elif action == StepAction.BACK:
-        previous, asked_again = interview.back()
-        if asked_again is None:
+        previous = here.back(interview)
+        if previous is None:
             await acknowledge(callback, t("iv.no_back"))
             return
         interview, text = previous, t("iv.checklist") + "\n" + t("iv.answered", answer=esc(t("button.prev")))
@@ -234,7 +252,7 @@ async def on_checklist(
         return
     await acknowledge(callback)
     await edit(bot, callback, text)
-    await ask_next(bot, chat_id, t, assistant, specs, state, interview)  # saves once the next is sent
+    await here.ask_next(interview)  # saves once the next is sent
 
 
 def looks_like_a_question(text: str) -> bool:
@@ -250,9 +268,10 @@ async def on_typed(
     assistant: Assistant,
     specs: Specs,
     state: FSMContext,
+    events: InterviewEvents,
 ) -> None:
     """A typed answer to the current question (figures, or 是/否, 不清楚, 上一题 in words)."""
-    chat_id = message.chat.id
+    here = Turn(bot, message.chat.id, t, assistant, specs, state, events)
     data = await state.get_data()
     seen = data.get("seen")
     if isinstance(seen, int) and message.message_id <= seen:
@@ -260,38 +279,33 @@ async def on_typed(
     mark = message.message_id  # saved with the interview as `seen`, once the reply is sent
     interview = await load(state)
     if interview is None:
-        await begin(bot, chat_id, t, assistant, specs, state)
+        await here.begin()
         return
-    kb = assistant.kb
-    step = interview.next_step(kb, specs)
+    step = interview.next_step(assistant.kb, specs)
     if not step:
-        await finish(bot, chat_id, t, assistant, specs, state, interview)
+        await here.finish(interview)
         return
     current = step[0]
     spec = specs[current]
     text = message.text or ""
     word = normalize(text).strip(" .。!！")
     if word in words.CANCEL:
-        await state.clear()
-        await send(bot, chat_id, t("iv.cancelled"), keyboards.menu(t))
+        await here.cancel()
         return
     if word in words.BACK:
-        previous, asked_again = interview.back()
-        if asked_again is None:
-            await send(bot, chat_id, t("iv.no_back"))
-        await ask_next(bot, chat_id, t, assistant, specs, state, previous, seen=mark)
+        previous = here.back(interview)
+        if previous is None:
+            await send(bot, here.chat_id, t("iv.no_back"))
+        await here.ask_next(previous or interview, seen=mark)
         return
     if word in words.SKIP:
-        await ask_next(bot, chat_id, t, assistant, specs, state, interview.skip(*step), seen=mark)
+        await here.ask_next(interview.skip(*step), seen=mark)
         return
     if len(step) > 1:  # a checklist is ticked with its buttons; "none" in words is an answer too
         if word in words.NONE:
-            none = interview.answer_group(dict.fromkeys(step, False))
-            await ask_next(bot, chat_id, t, assistant, specs, state, none, seen=mark)
+            await here.ask_next(interview.answer_group(dict.fromkeys(step, False)), seen=mark)
         else:
-            await ask_next(
-                bot, chat_id, t, assistant, specs, state, interview, note=t("iv.use_buttons"), seen=mark
-            )
+            await here.ask_next(interview, note=t("iv.use_buttons"), seen=mark)
         return
     if spec.kind not in (Kind.YES_NO, Kind.WAREHOUSES) and word in words.NONE:
         text = "0"
@@ -302,12 +316,12 @@ async def on_typed(
         note = t("iv.error", message=esc(exc.message.get(lang)))
         if looks_like_a_question(text):
             note += "\n" + t("iv.asking_instead")
-        await ask_next(bot, chat_id, t, assistant, specs, state, interview, note=note, seen=mark)
+        await here.ask_next(interview, note=note, seen=mark)
         return
     except ValidationError:
-        await ask_next(bot, chat_id, t, assistant, specs, state, interview, note=t("iv.invalid"), seen=mark)
+        await here.ask_next(interview, note=t("iv.invalid"), seen=mark)
         return
-    await ask_next(bot, chat_id, t, assistant, specs, state, interview, seen=mark)
+    await here.ask_next(interview, seen=mark)
 
 
 def make_router() -> Router:

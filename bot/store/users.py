@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from bot.db import Database
+from bot.store.db import Database
 
 
 class UserSettings:

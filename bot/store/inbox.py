@@ -17,8 +17,8 @@ from typing import Final, Literal
 
 from rapidfuzz import fuzz
 
-from bot.db import Database
-from bot.kb_store import STAFF_REFERRAL
+from bot.store.db import Database
+from bot.store.versions import STAFF_REFERRAL
 from knowledge.matcher import Decision, Matcher
 from knowledge.text import normalize, strip_punct
 

@@ -26,15 +26,15 @@ from aiohttp import web
 
 from bot.commands import set_commands
 from bot.config import Settings
-from bot.db import Database, open_database
-from bot.delivery import BlockedChats, RetryPolicy
 from bot.factory import create_bot, create_dispatcher
 from bot.i18n import Catalogs
-from bot.kb_store import current_assistant
-from bot.polling import Poller, UpdateJournal
-from bot.privacy import Privacy, housekeeping
-from bot.session import JsonSession
-from bot.staff_menu import set_staff_commands
+from bot.live import current_assistant
+from bot.staff.menu import set_staff_commands
+from bot.store.db import Database, open_database
+from bot.store.privacy import Privacy, housekeeping
+from bot.transport.delivery import BlockedChats, RetryPolicy
+from bot.transport.json_session import JsonSession
+from bot.transport.polling import Poller, UpdateJournal
 
 logger = logging.getLogger("policybot")
 

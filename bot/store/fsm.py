@@ -25,7 +25,7 @@ import aiosqlite
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 
-from bot.db import Database, DatabaseError
+from bot.store.db import Database, DatabaseError
 
 __all__ = ["SQLiteStorage"]
 

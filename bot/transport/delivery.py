@@ -38,7 +38,7 @@ from aiogram.exceptions import (
 from aiogram.methods import GetUpdates, Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 
-from bot.db import Database
+from bot.store.db import Database
 
 if TYPE_CHECKING:
     from aiogram import Bot

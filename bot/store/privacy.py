@@ -28,9 +28,9 @@ from dataclasses import dataclass
 
 from aiogram.fsm.storage.base import BaseStorage
 
-from bot.db import Database
-from bot.storage import SQLiteStorage
-from bot.users import UserSettings
+from bot.store.db import Database
+from bot.store.fsm import SQLiteStorage
+from bot.store.users import UserSettings
 
 logger = logging.getLogger("policybot")
 

@@ -24,24 +24,20 @@ and matcher are built off the event loop and swapped in whole.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date
-from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final, Literal
 
 import aiosqlite
 
-from bot.db import Database
-from eligibility.answer import Assistant
-from eligibility.validate import rule_problems
+from bot.store.db import Database
+from bot.store.shipped import Shipped, build, doc_id, read_shipped
 from knowledge import overlay
-from knowledge.loader import DATA_DIR, SOURCE_DIR, KnowledgeBase, KnowledgeError, policy_files
+from knowledge.loader import DATA_DIR, KnowledgeBase, KnowledgeError
 from knowledge.matcher import Referral, Ruling
 from knowledge.models import Localized
 
@@ -90,14 +86,6 @@ class Current:
 
 
 @dataclass(frozen=True)
-class Shipped:
-    doc: str
-    name: str
-    raw: dict[str, Any]
-    fingerprint: str
-
-
-@dataclass(frozen=True)
 class Synced:
     """What start-up did with one shipped file."""
 
@@ -139,53 +127,6 @@ class Plan:
     raw: dict[str, Any] | None = None  # the document's new data (None: not a document change)
     referral: int | None = None  # rollback of a ruling: the referral to withdraw or restore
     note: str = ""
-
-
-# --- the shipped files and validation ----------------------------------------------------------
-
-
-def _doc_id(raw: dict[str, Any], name: str) -> str:
-    document = raw.get("document")
-    doc = document.get("id") if isinstance(document, dict) else None
-    if not isinstance(doc, str) or not doc:
-        raise KnowledgeError(f"{name}: document.id: missing")
-    return doc
-
-
-def read_shipped(root: Path = DATA_DIR) -> list[Shipped]:
-    shipped = []
-    for path in policy_files(root):
-        raw = overlay.load_raw(path.read_text(encoding="utf-8"), path.name)
-        shipped.append(Shipped(_doc_id(raw, path.name), path.name, raw, overlay.fingerprint(raw)))
-    return shipped
-
-
-@lru_cache(maxsize=8)
-def _read_source(path: Path) -> str:
-    return path.read_text(encoding="utf-8")
-
-
-def source_text(raw: dict[str, Any], name: str, root: Path = DATA_DIR) -> str:
-    """The policy text a document quotes (beside the data files, or in knowledge/source/)."""
-    document = raw.get("document")
-    source_file = document.get("source_file") if isinstance(document, dict) else None
-    if not isinstance(source_file, str):
-        raise KnowledgeError(f"{name}: document.source_file: missing")
-    for candidate in (root / source_file, SOURCE_DIR / source_file):
-        if candidate.is_file():
-            return _read_source(candidate)
-    raise KnowledgeError(f"{name}: document.source_file: '{source_file}' not found")
-
-
-def build(documents: Sequence[tuple[str, dict[str, Any]]], root: Path = DATA_DIR) -> KnowledgeBase:
-    """Validate (name, raw) documents as one knowledge base; KnowledgeError names the problem."""
-    policies = tuple(overlay.validate(raw, source_text(raw, name, root), name) for name, raw in documents)
-    kb = KnowledgeBase(policies)
-    problems = rule_problems(kb)
-    if problems:
-        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
-        raise KnowledgeError(f"{problems[0]}{more}")
-    return kb
 
 
 def _dumps(value: Any) -> str | None:
@@ -368,6 +309,13 @@ class KnowledgeStore:
                         rulings.append(Ruling(str(question), entry_id=entry_id))
         return kb, rulings
 
+    async def export(self, current: Current) -> str:
+        """A document as YAML: the shipped file with only the fields staff changed rewritten."""
+        shipped = next((s for s in await self.shipped() if s.doc == current.doc), None)
+        if shipped is None:
+            return overlay.export(current.raw)
+        return overlay.export(current.raw, original_text=shipped.text, original=shipped.raw)
+
     async def referrals(self) -> list[StaffReferral]:
         """Active out-of-scope rulings, newest first."""
         rows = await self.db.fetchall(
@@ -468,7 +416,7 @@ class KnowledgeStore:
         return await self._plan("attach", current, new, allow_empty=True)
 
     async def plan_import(self, raw: dict[str, Any], name: str) -> Plan:
-        current = await self.document(_doc_id(raw, name))
+        current = await self.document(doc_id(raw, name))
         return await self._plan("import", current, overlay.plain(raw), name=name, note=name)
 
     async def plan_resolve(self, conflict: ConflictRow, *, keep: bool) -> Plan:
@@ -684,81 +632,3 @@ async def _insert_changes(conn: aiosqlite.Connection, vid: int, changes: Sequenc
             "INSERT INTO kb_changes (version_id, seq, target, field, before, after) VALUES (?, ?, ?, ?, ?, ?)",
             (vid, seq, change.target, change.field, _dumps(change.before), _dumps(change.after)),
         )
-
-
-# --- the running bot -----------------------------------------------------------------------------
-
-
-class LiveKnowledge:
-    """The store and the assistant the bot answers with. After a change, `reload` builds the new
-    knowledge base and matcher off the event loop and swaps them in with one assignment: a
-    question in flight sees the old base or the new one, never a half-built one."""
-
-    POLL_SECONDS: Final = 5.0
-
-    def __init__(self, store: KnowledgeStore, assistant: Assistant) -> None:
-        self.store = store
-        self.assistant = assistant
-        self._lock = asyncio.Lock()
-        self._stamp: int | None = None
-        self._watcher: asyncio.Task[None] | None = None
-
-    async def reload(self) -> None:
-        async with self._lock:
-            stamp = await self.store.stamp()
-            kb, rulings = await self.store.knowledge()
-            await asyncio.to_thread(self.assistant.swap, kb, None, rulings)
-            self._stamp = stamp
-
-    async def refresh_if_changed(self) -> bool:
-        """Reload when another process (the command line) changed the knowledge base."""
-        stamp = await self.store.stamp()
-        if self._stamp is None:
-            self._stamp = stamp
-            return False
-        if stamp == self._stamp:
-            return False
-        await self.reload()
-        return True
-
-    async def watch(self, interval: float = POLL_SECONDS) -> None:
-        while True:
-            try:
-                await self.refresh_if_changed()
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # a bad version must not stop the bot: it keeps the base it has
-                logger.exception("reloading the knowledge base failed")
-            await asyncio.sleep(interval)
-
-    async def on_startup(self) -> None:
-        self._watcher = asyncio.create_task(self.watch(), name="kb-watch")
-
-    async def on_shutdown(self) -> None:
-        if self._watcher is not None:
-            self._watcher.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._watcher
-            self._watcher = None
-
-
-async def load_current(db: Database) -> KnowledgeBase:
-    """The knowledge base as staff left it, on top of the shipped files (see the module doc)."""
-    kb, _ = await KnowledgeStore(db).knowledge()
-    return kb
-
-
-async def current_assistant(db: Database, *, today: Callable[[], date] = date.today) -> Assistant:
-    """The assistant the bot and the terminal chat start with: the current knowledge base and
-    the staff rulings. A stored version that no longer validates (after an upgrade) is reported
-    and the shipped files are used, so the bot still starts."""
-    store = KnowledgeStore(db)
-    await store.sync()
-    try:
-        kb, rulings = await store.knowledge()
-    except KnowledgeError as exc:
-        logger.error("the stored knowledge base is not valid, serving the shipped files: %s", exc)
-        shipped = await store.shipped()
-        kb = await asyncio.to_thread(build, [(s.name, s.raw) for s in shipped], store.shipped_dir)
-        rulings = []
-    return await asyncio.to_thread(lambda: Assistant(kb, today=today, rulings=rulings))

@@ -11,9 +11,9 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.types import BotCommand, BotCommandScopeChat
 
 from bot.commands import command_list
-from bot.db import Database
 from bot.i18n import Catalogs, Translator
-from bot.users import UserSettings
+from bot.store.db import Database
+from bot.store.users import UserSettings
 
 logger = logging.getLogger("policybot")
 

@@ -31,7 +31,7 @@ from aiogram.methods import GetUpdates, TelegramMethod
 from aiogram.types import Update
 from pydantic import ValidationError
 
-from bot.db import Database
+from bot.store.db import Database
 
 logger = logging.getLogger("policybot")
 

@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import math
 import secrets
-from datetime import UTC, datetime
 from typing import Any
 
 from aiogram import Bot, F, Router
@@ -26,17 +25,18 @@ from aiogram.filters import Command, CommandObject
 from aiogram.fsm.context import FSMContext
 from aiogram.types import BufferedInputFile, CallbackQuery, Message
 
-from bot import inbox as inbox_data
-from bot import staff_keyboards as keyboards
-from bot import staff_views as views
 from bot.format import esc
 from bot.i18n import Translator
-from bot.inbox import Group, Sort
-from bot.kb_store import LiveKnowledge, Plan, StaleError, Version
+from bot.live import LiveKnowledge
 from bot.replies import acknowledge, chat_of, edit, send
-from bot.staff_callbacks import ConfirmCB, ConflictCB, EditCB, GroupAction, GroupCB, InboxCB, UndoCB
-from bot.staff_forms import InputError, is_patch, parse
-from bot.stats import collect
+from bot.staff import keyboards, views
+from bot.staff.callbacks import ConfirmCB, ConflictCB, EditCB, GroupAction, GroupCB, InboxCB, UndoCB
+from bot.staff.describe import describe
+from bot.staff.forms import InputError, is_patch, parse
+from bot.store import inbox as inbox_data
+from bot.store.inbox import Group, Sort
+from bot.store.stats import collect
+from bot.store.versions import Plan, StaleError, Version
 from bot.views import heading
 from knowledge import overlay
 from knowledge.loader import KnowledgeError
@@ -357,7 +357,7 @@ async def _preview_edit(
     title = t(
         "staff.edit.preview", name=esc(f"{views.target_label(t, kb, target)} · {views.field_label(t, field)}")
     )
-    lines = "\n".join(esc(line) for change in plan.changes for line in views.describe(change))
+    lines = "\n".join(esc(line) for change in plan.changes for line in describe(change))
     text = "\n\n".join([f"<b>{title}</b>", lines, t("staff.edit.preview_footer")])
     await send(bot, chat_id, text, keyboards.confirm(t, token))
 
@@ -543,9 +543,7 @@ async def on_conflict(
 
 async def on_export(message: Message, bot: Bot, t: Translator, knowledge: LiveKnowledge) -> None:
     for current in await knowledge.store.current():
-        stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-        header = f"# {current.doc}: exported from 政策助手 at {stamp}, change #{current.version_id}\n"
-        data = (header + overlay.dump(current.raw)).encode("utf-8")
+        data = (await knowledge.store.export(current)).encode("utf-8")
         caption = t("staff.export.caption", name=esc(current.name), id=current.version_id)
         await bot.send_document(
             message.chat.id, BufferedInputFile(data, filename=current.name), caption=caption

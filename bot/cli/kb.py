@@ -1,33 +1,109 @@
-"""`policybot kb export|import|history|rollback` and `policybot stats`: the staff's work on the
-command line, on the bot's database (DATABASE_PATH, or --db). The same store as /export, an
-uploaded file, /history, /rollback and /stats in Telegram; a running bot picks a change up within
-seconds. Exit codes: 0 done, 1 refused (invalid file, unknown change: nothing changed), 2 the
-database cannot be used.
-"""
+"""`policybot kb …`: the knowledge base. validate, list and show read the data files (the shipped
+ones, or --kb DIR); export, import, history and rollback work on the bot's database (DATABASE_PATH,
+or --db), the same store as /export, an uploaded file, /history and /rollback in Telegram; a running
+bot picks a change up within seconds. Exit codes: 0 done, 1 refused (invalid file, unknown change:
+nothing changed), 2 the database cannot be used."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import getpass
-import json
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import ValidationError
+from bot.cli.common import (
+    add_db,
+    add_json,
+    add_kb,
+    add_lang,
+    add_reading,
+    database,
+    dumps,
+    kb_dir,
+    print_json,
+    today,
+)
 
-from bot.config import Settings
-from bot.db import DatabaseError, open_database
-from bot.kb_store import Change, KnowledgeStore, Plan, Version
-from bot.staff_views import describe, short, when
-from bot.stats import OUTCOMES, collect
-from knowledge import overlay
-from knowledge.loader import KnowledgeError
+if TYPE_CHECKING:
+    from bot.store.versions import Change, KnowledgeStore, Plan, Version
 
-Job = Callable[[KnowledgeStore, argparse.Namespace], Awaitable[int]]
+Job = Callable[["KnowledgeStore", argparse.Namespace], Awaitable[int]]
+
+
+# --- the data files ---------------------------------------------------------------------------
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from eligibility.validate import rule_problems
+    from knowledge.loader import DATA_DIR, KnowledgeError, load_knowledge_base
+
+    path = Path(args.path) if args.path else kb_dir(args) or DATA_DIR
+    try:
+        kb = load_knowledge_base(path)
+    except KnowledgeError as exc:
+        if args.json:
+            print_json({"ok": False, "errors": [str(exc)]})
+        else:
+            print(f"invalid: {exc}", file=sys.stderr)
+        return 1
+    problems = rule_problems(kb)
+    if args.json:
+        print_json({"ok": not problems, "errors": problems, "entries": len(kb.entries)})
+    elif problems:
+        for problem in problems:
+            print(f"invalid: {problem}", file=sys.stderr)
+    else:
+        docs = ", ".join(d.number for d in kb.documents)
+        print(f"ok: {len(kb.entries)} entries in {len(kb.documents)} document(s) ({docs})")
+    return 1 if problems else 0
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    from knowledge.loader import load_knowledge_base
+
+    kb = load_knowledge_base(kb_dir(args))
+    rows = [
+        {
+            "id": key,
+            "document": kb.document_of(key).number,
+            "kind": e.kind,
+            "number": e.number,
+            "section": e.section,
+            "title": e.title.get(args.lang),
+        }
+        for key, e in kb.entries.items()
+    ]
+    if args.json:
+        print_json(rows)
+    else:
+        for row in rows:
+            print(f"{row['id']:<10} {row['title']}")
+    return 0
+
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from knowledge.loader import load_knowledge_base
+    from knowledge.render import render_card
+    from knowledge.validity import validity_on
+
+    kb = load_knowledge_base(kb_dir(args))
+    entry = kb.get(args.id)
+    if entry is None:
+        print(f"no entry '{args.id}'; try `policybot kb list`", file=sys.stderr)
+        return 1
+    if args.json:
+        print(dumps(entry.model_dump(mode="python", exclude_defaults=True), indent=2))
+        return 0
+    status = validity_on(kb.document_of(args.id), today(args))
+    print(render_card(kb, entry, args.lang, status))
+    return 0
+
+
+# --- the bot's database -------------------------------------------------------------------------
 
 
 def who() -> str:
@@ -37,13 +113,16 @@ def who() -> str:
         return "cli"
 
 
-def _database(args: argparse.Namespace) -> Path:
-    return Path(args.db) if getattr(args, "db", None) else Settings().database_path
+def run_on_store(job: Job, args: argparse.Namespace) -> int:
+    """Run `job` on the knowledge store of the bot's database, with the exit codes above."""
+    from pydantic import ValidationError
 
+    from bot.store.db import DatabaseError, open_database
+    from bot.store.versions import KnowledgeStore
+    from knowledge.loader import KnowledgeError
 
-def _run(job: Job, args: argparse.Namespace) -> int:
     async def main() -> int:
-        db = await open_database(_database(args))
+        db = await open_database(database(args))
         try:
             return await job(KnowledgeStore(db), args)
         finally:
@@ -60,6 +139,8 @@ def _run(job: Job, args: argparse.Namespace) -> int:
 
 
 def change_lines(change: Change) -> list[str]:
+    from bot.staff.describe import describe
+
     head = f"{change.target}.{change.field}" if change.field != "*" else change.target
     lines = describe(change)
     return [f"    {head}: {lines[0]}", *(f"    {' ' * len(head)}  {line}" for line in lines[1:])]
@@ -85,19 +166,16 @@ def _print_changes(changes: tuple[Change, ...] | list[Change]) -> None:
         print("\n".join(change_lines(change)))
 
 
-# --- the commands -----------------------------------------------------------------------------
-
-
 async def _export(store: KnowledgeStore, args: argparse.Namespace) -> int:
+    from knowledge.loader import KnowledgeError
+
     documents = await store.current()
     if args.doc is None and len(documents) > 1:
         raise KnowledgeError(
             f"several documents: choose one with --doc ({', '.join(d.doc for d in documents)})"
         )
     current = await store.document(args.doc)
-    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
-    text = f"# {current.doc}: exported from 政策助手 at {stamp}, change #{current.version_id}\n"
-    text += overlay.dump(current.raw)
+    text = await store.export(current)
     if args.file == "-":
         sys.stdout.write(text)
     else:
@@ -107,6 +185,9 @@ async def _export(store: KnowledgeStore, args: argparse.Namespace) -> int:
 
 
 async def _import(store: KnowledgeStore, args: argparse.Namespace) -> int:
+    from knowledge import overlay
+    from knowledge.loader import KnowledgeError
+
     path = Path(args.file)
     try:
         text = await asyncio.to_thread(path.read_text, encoding="utf-8")
@@ -118,9 +199,11 @@ async def _import(store: KnowledgeStore, args: argparse.Namespace) -> int:
 
 
 async def _history(store: KnowledgeStore, args: argparse.Namespace) -> int:
+    from bot.staff.describe import short, when
+
     versions = await store.history(args.id, limit=args.limit)
     if args.json:
-        print(json.dumps([version_json(v) for v in versions], ensure_ascii=False, indent=2))
+        print_json([version_json(v) for v in versions])
         return 0
     if not versions:
         print("no changes" + (f" to {args.id}" if args.id else ""))
@@ -158,65 +241,55 @@ async def _apply(store: KnowledgeStore, plan: Plan, *, dry_run: bool, done: str)
     return 0
 
 
-async def _stats(store: KnowledgeStore, args: argparse.Namespace) -> int:
-    data = await collect(store.db, days=args.days)
-    if args.json:
-        print(json.dumps(data.as_json(), ensure_ascii=False, indent=2))
-        return 0
-    kb, _ = await store.knowledge()
-    print(f"{data.since} to {data.until} (UTC): {data.questions} questions")
-    for day, count in data.per_day:
-        print(f"  {day}  {count:>5}")
-    shares = "  ".join(f"{o} {data.outcomes.get(o, 0)} ({data.share(o):.0%})" for o in OUTCOMES)
-    print(f"outcomes: {shares}")
-    if data.top_entries:
-        print("most asked entries:")
-        for entry_id, count in data.top_entries:
-            entry = kb.get(entry_id)
-            print(f"  {entry_id:<10} {count:>5}  {entry.title.zh if entry else ''}")
-    print(f"interviews: {data.interviews_started} started, {data.interviews_finished} finished")
-    return 0
+def _on_store(job: Job) -> Callable[[argparse.Namespace], int]:
+    return lambda args: run_on_store(job, args)
 
 
-# --- the parser -------------------------------------------------------------------------------
-
-DB_HELP = "SQLite database (default: DATABASE_PATH or data/policybot.sqlite3)"
+# --- the parser ---------------------------------------------------------------------------------
 
 
-def _bind(job: Job) -> Callable[[argparse.Namespace], int]:
-    return lambda args: _run(job, args)
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    kb = sub.add_parser("kb", help="the knowledge base").add_subparsers(dest="kb_command", required=True)
 
+    validate = kb.add_parser("validate", help="check data files (default: the shipped ones)")
+    validate.add_argument("path", nargs="?")
+    add_json(validate)
+    add_kb(validate)
+    validate.set_defaults(handler=cmd_validate)
 
-def add_kb_commands(kb: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    listing = kb.add_parser("list", help="all entries")
+    add_lang(listing)
+    add_json(listing)
+    add_kb(listing)
+    listing.set_defaults(handler=cmd_list)
+
+    show = kb.add_parser("show", help="one entry")
+    show.add_argument("id")
+    add_reading(show)
+    add_kb(show)
+    show.set_defaults(handler=cmd_show)
+
     export = kb.add_parser("export", help="the current knowledge base (shipped files + staff edits) as YAML")
     export.add_argument("file", help="where to write it (- for standard output)")
     export.add_argument("--doc", help="the document id, when there are several")
-    export.add_argument("--db", metavar="PATH", help=DB_HELP)
-    export.set_defaults(handler=_bind(_export))
+    add_db(export)
+    export.set_defaults(handler=_on_store(_export))
 
     imp = kb.add_parser("import", help="validate a YAML file, show the differences and apply it")
     imp.add_argument("file")
     imp.add_argument("--dry-run", action="store_true", help="validate and show the differences only")
-    imp.add_argument("--db", metavar="PATH", help=DB_HELP)
-    imp.set_defaults(handler=_bind(_import))
+    add_db(imp)
+    imp.set_defaults(handler=_on_store(_import))
 
     history = kb.add_parser("history", help="recent changes (of one entry, or 'document')")
     history.add_argument("id", nargs="?")
     history.add_argument("--limit", type=int, default=20)
-    history.add_argument("--json", action="store_true")
-    history.add_argument("--db", metavar="PATH", help=DB_HELP)
-    history.set_defaults(handler=_bind(_history))
+    add_json(history)
+    add_db(history)
+    history.set_defaults(handler=_on_store(_history))
 
     rollback = kb.add_parser("rollback", help="undo change CHANGE: back to the state before it")
     rollback.add_argument("change", type=lambda text: int(text.lstrip("#")), metavar="CHANGE")
     rollback.add_argument("--dry-run", action="store_true", help="show what would change only")
-    rollback.add_argument("--db", metavar="PATH", help=DB_HELP)
-    rollback.set_defaults(handler=_bind(_rollback))
-
-
-def add_stats_command(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    stats = sub.add_parser("stats", help="questions per day, outcomes, most asked entries, interviews")
-    stats.add_argument("--days", type=int, default=14, choices=range(1, 91), metavar="N", help="1-90 (14)")
-    stats.add_argument("--json", action="store_true")
-    stats.add_argument("--db", metavar="PATH", help=DB_HELP)
-    stats.set_defaults(handler=_bind(_stats))
+    add_db(rollback)
+    rollback.set_defaults(handler=_on_store(_rollback))

@@ -1,0 +1,99 @@
+"""`policybot ask` and `policybot eval`: answers, one or a batch, and their quality."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from bot.cli.common import add_json, add_kb, add_reading, dumps, kb_dir, print_json, today
+
+
+def _read_line(line: str) -> tuple[str, list[str]]:
+    """A plain question, or {"text": ..., "context": [earlier messages, oldest first]}."""
+    stripped = line.strip()
+    if stripped.startswith("{"):
+        try:
+            data: Any = json.loads(stripped)
+        except json.JSONDecodeError:
+            return stripped, []
+        if isinstance(data, dict) and isinstance(data.get("text"), str):
+            context = data.get("context") or []
+            return data["text"], [str(c) for c in context if isinstance(c, str)] if isinstance(
+                context, list
+            ) else []
+    return stripped, []
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from eligibility.answer import Assistant
+    from knowledge.loader import load_knowledge_base
+
+    assistant = Assistant(load_knowledge_base(kb_dir(args)), today=lambda: today(args))
+    if args.question != "-":
+        answer = assistant.ask(args.question, args.lang)
+        print(dumps(answer.as_json()) if args.json else answer.text)
+        return 0
+    # One question a line, one answer (a JSON object with --json) a line: one process for the batch.
+    for line in sys.stdin:
+        if not line.strip():
+            continue
+        text, context = _read_line(line)
+        answer = assistant.ask(text, args.lang, context=context)
+        sys.stdout.write((dumps(answer.as_json()) if args.json else answer.text + "\n") + "\n")
+        sys.stdout.flush()
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from knowledge.evaluate import EVAL_FILE, report
+    from knowledge.loader import load_knowledge_base
+
+    path = Path(args.path) if args.path else EVAL_FILE
+    result = report(load_knowledge_base(kb_dir(args)), path)
+    if args.json:
+        print_json(result)
+        return 0
+    print(
+        f"evaluation set: {path} ({result['matcher']['in_scope']} in scope, {result['matcher']['out_of_scope']} out of scope)"
+    )
+    print(f"{'':<26}{'top-1':>7}{'top-3':>7}{'oos declined':>14}{'false decline':>15}{'clarify':>9}")
+    for name in ("matcher", "baseline_bm25"):
+        r = result[name]
+        print(
+            f"{name:<26}{r['top1']:>7.3f}{r['top3']:>7.3f}{r['oos_declined']:>14.3f}"
+            f"{r['false_decline']:>15.3f}{r['clarify']:>9.3f}"
+        )
+    print("\nper style (matcher | baseline):")
+    base_styles = result["baseline_bm25"]["per_style"]
+    for style, r in result["matcher"]["per_style"].items():
+        b = base_styles[style]
+        if style.startswith("oos:"):
+            print(f"  {style:<22} n={r['n']:<4} declined {r['declined']:.2f} | {b['declined']:.2f}")
+        else:
+            print(
+                f"  {style:<22} n={r['n']:<4} top-1 {r['top1']:.2f} | {b['top1']:.2f}   top-3 {r['top3']:.2f}"
+                f"   declined {r['declined']:.2f}   clarified {r['clarified']:.2f}"
+            )
+    if args.misses:
+        print("\nmisses:")
+        for miss in result["matcher"]["misses"]:
+            print(f"  {miss}")
+    return 0
+
+
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    ask = sub.add_parser("ask", help="answer a question (- reads one question a line from stdin)")
+    ask.add_argument("question")
+    add_reading(ask)
+    add_kb(ask)
+    ask.set_defaults(handler=cmd_ask)
+
+    evaluate = sub.add_parser("eval", help="answer quality on the evaluation set, beside a BM25 baseline")
+    evaluate.add_argument("path", nargs="?", help="default: evaluation/questions.yaml")
+    add_json(evaluate)
+    add_kb(evaluate)
+    evaluate.add_argument("--misses", action="store_true", help="list the questions it got wrong")
+    evaluate.set_defaults(handler=cmd_eval)

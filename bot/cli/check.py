@@ -1,0 +1,85 @@
+"""`policybot check PROFILE`: screen enterprise profiles (.json, .jsonl, .csv) against every measure."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from bot.cli.common import add_kb, add_reading, dumps, fail, kb_dir, today
+
+if TYPE_CHECKING:
+    from eligibility.profiles import Profile
+    from eligibility.screening import Screening
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    from eligibility.profiles import ProfileError, read_profiles
+    from eligibility.screening import screen
+    from knowledge.loader import load_knowledge_base
+
+    kb = load_knowledge_base(kb_dir(args))
+    on = today(args)
+    path = Path(args.profile)
+    try:
+        profiles = list(read_profiles(path))
+    except ProfileError as exc:
+        return fail(f"error: {exc}")
+    results = [(p, screen(kb, p.facts, on)) for p in profiles]
+    if path.suffix.lower() == ".csv":
+        _write_csv(results, [m.id for m in kb.measures()])
+        return 0
+    for profile, result in results:
+        data = result.as_dict(args.lang)
+        if profile.label is not None:
+            data = {"profile": profile.label, **data}
+        if args.json or path.suffix.lower() == ".jsonl":
+            print(dumps(data, indent=None if path.suffix.lower() == ".jsonl" else 2))
+        else:
+            _print_screening(data)
+    return 0
+
+
+def _write_csv(results: list[tuple[Profile, Screening]], ids: list[str]) -> None:
+    writer = csv.writer(sys.stdout)
+    writer.writerow(
+        [
+            "row",
+            "profile",
+            "date",
+            "in_force",
+            *[f"{i}_{c}" for i in ids for c in ("verdict", "max_amount_cny")],
+            "total_max_amount_cny",
+        ]
+    )
+    for profile, result in results:
+        cells: list[Any] = [profile.row, profile.label or "", result.on.isoformat(), result.validity.in_force]
+        by_id = {m.id: m for m in result.measures}
+        for i in ids:
+            amount = by_id[i].max_amount_cny
+            cells += [by_id[i].verdict, "" if amount is None else amount]
+        writer.writerow([*cells, result.total_max_amount_cny])
+
+
+def _print_screening(data: dict[str, Any]) -> None:
+    if data["warning"]:
+        print(data["warning"], end="\n\n")
+    for verdict in ("eligible", "unknown", "ineligible"):
+        for m in (m for m in data["measures"] if m["verdict"] == verdict):
+            amount = f" max {m['max_amount_cny']}" if m["max_amount_cny"] is not None else ""
+            print(
+                f"{m['id']:<5} {verdict}{amount}"
+                + (f"  missing: {', '.join(m['missing'])}" if m["missing"] else "")
+            )
+    print(f"\ntotal max: {data['total_max_amount_cny']}")
+    print(data["disclaimer"])
+
+
+def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    check = sub.add_parser("check", help="screen profiles (.json, .jsonl, .csv) against every measure")
+    check.add_argument("profile")
+    add_reading(check, "screen as of this day (YYYY-MM-DD)")
+    add_kb(check)
+    check.set_defaults(handler=cmd_check)
