@@ -17,14 +17,12 @@ from eligibility.rules import BenefitResult, benefit_results, known_conditions
 from knowledge.loader import KnowledgeBase
 from knowledge.matcher import Decision, Matcher, Ruling
 from knowledge.models import Benefit, Entry, Localized
-from knowledge.models import Unit as KUnit
-from knowledge.numbers import Quantity, Unit, find_quantities
+from knowledge.numbers import Quantity, find_quantities
 from knowledge.render import format_quantity, render_card
 from knowledge.text import normalize
+from knowledge.units import Unit
 from knowledge.validity import ValidityStatus, validity_on
 
-_KIND_UNITS = {Kind.USD: Unit.USD, Kind.CNY: Unit.CNY, Kind.AREA: Unit.M2, Kind.COUNT: Unit.COUNT}
-_UNITS = {Unit.USD: KUnit.USD, Unit.CNY: KUnit.CNY, Unit.M2: KUnit.M2, Unit.COUNT: KUnit.COUNT}
 _ITEM_KINDS = {"area_m2": Kind.AREA, "annual_rent_cny": Kind.CNY}
 
 DECLINE = Localized(
@@ -107,7 +105,7 @@ def assign_figures(
             free = [
                 (n, b)
                 for n, b, k in candidates
-                if k is not None and _KIND_UNITS.get(k) == unit and n not in values and n not in item
+                if k is not None and k.unit == unit and n not in values and n not in item
             ]
             if not free:
                 continue
@@ -136,8 +134,8 @@ def figure_note(entry: Entry, query: str, specs: Mapping[str, FactSpec]) -> Figu
     results = tuple(r for r in benefit_results(entry, assumed) if r.status is not None)
     if not results and not known_conditions(entry, assumed):
         return None
-    figures_zh = "、".join(format_quantity(v, _UNITS[u], "zh") for v, u in used)
-    figures_en = ", ".join(format_quantity(v, _UNITS[u], "en") for v, u in used)
+    figures_zh = "、".join(format_quantity(v, u, "zh") for v, u in used)
+    figures_en = ", ".join(format_quantity(v, u, "en") for v, u in used)
     lines_zh = [f"按您提到的 {figures_zh}（假设其他条件都符合）："]
     lines_en = [f"With the figures you gave ({figures_en}), assuming the other conditions are met:"]
     reasons = known_conditions(entry, assumed) + [r for result in results for r in result.reasons]

@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from knowledge.models import Localized
+from knowledge.units import Unit
 
 NonNegative = Annotated[Decimal, Field(ge=0, allow_inf_nan=False, max_digits=20)]
 Count = Annotated[int, Field(ge=0, le=1_000_000)]
@@ -109,6 +110,14 @@ class Kind(StrEnum):
     CNY = "cny"
     AREA = "area"
     WAREHOUSES = "warehouses"
+
+    @property
+    def unit(self) -> Unit | None:
+        """The unit a figure of this kind is in (None: not a figure)."""
+        return _KIND_UNITS.get(self)
+
+
+_KIND_UNITS = {Kind.USD: Unit.USD, Kind.CNY: Unit.CNY, Kind.AREA: Unit.M2, Kind.COUNT: Unit.COUNT}
 
 
 class FactSpec(BaseModel):

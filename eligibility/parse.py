@@ -9,8 +9,9 @@ from typing import Any
 
 from eligibility.facts import FactSpec, Kind
 from knowledge.models import Localized
-from knowledge.numbers import NumberError, Unit, find_quantities, parse_quantity
+from knowledge.numbers import NumberError, find_quantities, parse_quantity
 from knowledge.text import normalize
+from knowledge.units import Unit
 
 YES = frozenset(
     [
@@ -71,7 +72,6 @@ class AnswerError(ValueError):
         self.message = message
 
 
-_EXPECT = {Kind.USD: Unit.USD, Kind.CNY: Unit.CNY, Kind.AREA: Unit.M2, Kind.COUNT: Unit.COUNT}
 _EXAMPLES = {
     Kind.USD: ("例如：80万美元、800000", "e.g. 800000 or 80万美元"),
     Kind.CNY: ("例如：60万、600000元", "e.g. 600000 or 60万元"),
@@ -99,7 +99,7 @@ def _error(exc: NumberError, kind: Kind) -> AnswerError:
 
 
 def parse_amount(text: str, kind: Kind) -> Decimal | int:
-    expect = _EXPECT[kind]
+    expect = kind.unit
     try:
         quantity = parse_quantity(text, expect=expect)
     except NumberError as exc:

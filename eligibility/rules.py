@@ -102,10 +102,6 @@ def _conditions(
     return True, [], reasons
 
 
-def _money(value: Decimal) -> Localized:
-    return Localized(zh=format_money(value, "zh"), en=format_money(value, "en"))
-
-
 def compute(
     amount: Amount, values: Mapping[str, Any], label: Localized, clause: str
 ) -> tuple[Decimal | None, list[str], Reason | None]:

@@ -7,9 +7,8 @@ from collections.abc import Iterator
 
 from eligibility.facts import FactSpec, Kind, load_fact_specs
 from knowledge.loader import KnowledgeBase
-from knowledge.models import Amount, Condition, Entry, Op, Unit
+from knowledge.models import Amount, Condition, Entry, Op
 
-_UNIT_OF_KIND = {Kind.USD: Unit.USD, Kind.CNY: Unit.CNY, Kind.AREA: Unit.M2, Kind.COUNT: Unit.COUNT}
 # Fields of list items (overseas_warehouses: [{area_m2, annual_rent_cny}]).
 _ITEM_FIELDS = {"overseas_warehouses": {"area_m2": Kind.AREA, "annual_rent_cny": Kind.CNY}}
 
@@ -22,8 +21,8 @@ def _check_condition(where: str, condition: Condition, kinds: dict[str, Kind]) -
     if condition.op in (Op.IS_TRUE, Op.IS_FALSE):
         if kind != Kind.YES_NO:
             yield f"{where}: '{condition.fact}' is a {kind.value} fact, not yes/no"
-    elif _UNIT_OF_KIND.get(kind) != condition.unit:
-        expected = _UNIT_OF_KIND.get(kind)
+    elif kind.unit != condition.unit:
+        expected = kind.unit
         yield f"{where}: unit '{condition.unit}' does not fit '{condition.fact}' (expects {expected})"
 
 

@@ -18,10 +18,12 @@ mere `context` ("去广州参加培训").
 
 from __future__ import annotations
 
+import copy
 import heapq
 import logging
 import math
 import re
+import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -44,6 +46,7 @@ Outcome = Literal["answer", "clarify", "decline"]
 TOPICS_FILE = PACKAGE_DIR / "data" / "out_of_scope.yaml"
 USER_DICT = PACKAGE_DIR / "data" / "userdict.txt"
 GLOSSARY_FILE = PACKAGE_DIR / "data" / "glossary.yaml"
+STOPWORDS_FILE = PACKAGE_DIR / "data" / "stopwords.yaml"
 
 
 @dataclass(frozen=True)
@@ -73,8 +76,8 @@ class Ruling:
 
 
 def _ruling_text(text: str) -> str:
-    """A phrasing compared as text: normalised, without punctuation or spaces."""
-    return re.sub(r"\s+", "", strip_punct(normalize(text).lower()))
+    """A phrasing compared as text: (already normalised) without punctuation or spaces."""
+    return re.sub(r"\s+", "", strip_punct(text))
 
 
 @dataclass(frozen=True)
@@ -88,211 +91,15 @@ class Decision:
 
 # --- text to tokens -----------------------------------------------------------------------
 
+def _load_stopwords(path: Path = STOPWORDS_FILE) -> tuple[frozenset[str], frozenset[str]]:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return frozenset(str(w) for w in raw["zh"]), frozenset(str(w) for w in raw["en"])
+
+
 CJK = re.compile(r"[\u4e00-\u9fff]+")
 _LATIN = re.compile(r"[a-z][a-z0-9+'-]*|\d{4}")
 _NUMBER = re.compile(r"\d[\d,.]*\s*(?:万|亿|千|百|w|k)?")
-STOP_ZH = frozenset(
-    [
-        "的",
-        "了",
-        "吗",
-        "呢",
-        "吧",
-        "啊",
-        "呀",
-        "嘛",
-        "么",
-        "是",
-        "有",
-        "在",
-        "和",
-        "与",
-        "及",
-        "或",
-        "也",
-        "都",
-        "就",
-        "还",
-        "又",
-        "要",
-        "会",
-        "能",
-        "可",
-        "可以",
-        "能否",
-        "能不能",
-        "可不可以",
-        "我",
-        "我们",
-        "你",
-        "你们",
-        "您",
-        "他",
-        "它",
-        "她",
-        "咱",
-        "咱们",
-        "这",
-        "那",
-        "这个",
-        "那个",
-        "这种",
-        "哪",
-        "哪些",
-        "什么",
-        "怎么",
-        "怎么样",
-        "怎样",
-        "如何",
-        "多少",
-        "几",
-        "请问",
-        "请",
-        "问",
-        "一下",
-        "想",
-        "想问",
-        "问下",
-        "知道",
-        "告诉",
-        "一个",
-        "个",
-        "家",
-        "些",
-        "给",
-        "对",
-        "把",
-        "被",
-        "让",
-        "到",
-        "从",
-        "为",
-        "为了",
-        "如果",
-        "那么",
-        "公司",
-        "企业",
-        "单位",
-        "我司",
-        "本公司",
-        "衡阳",
-        "衡阳市",
-        "政策",
-        "措施",
-        "文件",
-        "支持",
-        "补贴",
-        "奖励",
-        "扶持",
-        "资金",
-        "元",
-        "万",
-        "万元",
-        "拿",
-        "领",
-        "申请",
-        "享受",
-        "有没有",
-        "没有",
-        "不",
-        "没",
-        "吗",
-        "啥",
-        "哪里",
-        "谁",
-        "多",
-        "大",
-        "今年",
-        "去年",
-        "当年",
-        "年",
-        "每年",
-        "最高",
-        "最多",
-    ]
-)
-_STOP_EN = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "of",
-        "to",
-        "for",
-        "in",
-        "on",
-        "at",
-        "by",
-        "with",
-        "and",
-        "or",
-        "is",
-        "are",
-        "was",
-        "were",
-        "be",
-        "been",
-        "can",
-        "could",
-        "do",
-        "does",
-        "did",
-        "i",
-        "we",
-        "our",
-        "you",
-        "your",
-        "my",
-        "me",
-        "it",
-        "its",
-        "this",
-        "that",
-        "there",
-        "what",
-        "which",
-        "who",
-        "how",
-        "much",
-        "many",
-        "any",
-        "some",
-        "get",
-        "got",
-        "have",
-        "has",
-        "policy",
-        "subsidy",
-        "subsidies",
-        "support",
-        "company",
-        "companies",
-        "enterprise",
-        "business",
-        "hengyang",
-        "please",
-        "tell",
-        "about",
-        "if",
-        "from",
-        "as",
-        "would",
-        "will",
-        "should",
-        "than",
-        "then",
-        "so",
-        "up",
-        "out",
-        "into",
-        "per",
-        "year",
-        "yuan",
-        "rmb",
-        "usd",
-        "cny",
-    ]
-)
+STOP_ZH, _STOP_EN = _load_stopwords()
 
 
 def _strip_numbers(text: str) -> str:
@@ -321,6 +128,25 @@ def english_tokens(text: str) -> list[str]:
 def english_phrase(text: str) -> str:
     """A phrase's comparable form: lowercase words, stemmed."""
     return " ".join(stem(w) for w in re.findall(r"[a-z0-9][a-z0-9'-]*", text.lower()))
+
+
+def longest_matches(
+    words: Sequence[str], table: Mapping[str, str], joiner: str, *, span: int = 4, min_length: int = 1
+) -> list[str]:
+    """Left to right, the longest run of up to `span` words (joined with `joiner`) that `table`
+    knows, and what it maps to; a word no run starts with is passed over."""
+    found: list[str] = []
+    i = 0
+    while i < len(words):
+        for n in range(min(span, len(words) - i), 0, -1):
+            key = joiner.join(words[i : i + n])
+            if len(key) >= min_length and key in table:
+                found.append(table[key])
+                i += n
+                break
+        else:
+            i += 1
+    return found
 
 
 def pinyin_key(text: str) -> tuple[str, ...]:
@@ -430,13 +256,25 @@ def load_topics(path: Path = TOPICS_FILE) -> list[_Topic]:
 
 
 @lru_cache(maxsize=1)
-def _tokenizer() -> jieba.Tokenizer:
+def _base_tokenizer() -> jieba.Tokenizer:
+    """jieba with its dictionary and ours, loaded once per process (about a second)."""
     tokenizer = jieba.Tokenizer()
     tokenizer.initialize()
     if USER_DICT.exists():
         with USER_DICT.open("rb") as words:  # given a path, jieba leaves the file open
             tokenizer.load_userdict(words)
     return tokenizer
+
+
+def _tokenizer() -> jieba.Tokenizer:
+    """A tokenizer of this matcher's own: the base one with copies of the tables `add_word`
+    changes, so the phrases of one knowledge base (and staff edits) never leak into another."""
+    base = _base_tokenizer()
+    own = copy.copy(base)
+    own.FREQ = dict(base.FREQ)
+    own.user_word_tag_tab = dict(base.user_word_tag_tab)
+    own.lock = threading.RLock()
+    return own
 
 
 @dataclass(frozen=True)
@@ -518,8 +356,8 @@ class Matcher:
         self._build_homophones(kb)
         self._question_tokens = [[" ".join(self.words(q)) for q in doc.questions] for doc in docs]
         self._rulings = [
-            (r, " ".join(self.words(normalize(r.phrasing))), _ruling_text(r.phrasing))
-            for r in rulings
+            (r, " ".join(self.words(phrasing)), _ruling_text(phrasing))
+            for r, phrasing in ((r, normalize(r.phrasing).lower()) for r in rulings)
             if r.entry_id in kb.entries or r.referral
         ]
 
@@ -652,34 +490,12 @@ class Matcher:
     def _glossed(self, text: str) -> str:
         """The base's Chinese words for the English ones, appended: an English question gets the
         Chinese side's evidence too."""
-        words = english_phrase(text).split()
-        found: list[str] = []
-        i = 0
-        while i < len(words):
-            for n in range(min(4, len(words) - i), 0, -1):
-                zh = self._glossary.get(" ".join(words[i : i + n]))
-                if zh is not None:
-                    found.append(zh)
-                    i += n
-                    break
-            else:
-                i += 1
+        found = longest_matches(english_phrase(text).split(), self._glossary, " ")
         return f"{text} {' '.join(found)}" if found else text
 
     def _spelled(self, text: str) -> str:
         """The base's words for pinyin spelled in Latin letters, appended to the text."""
-        words = re.findall(r"[a-z]+", text)
-        found: list[str] = []
-        i = 0
-        while i < len(words):
-            for n in range(min(4, len(words) - i), 0, -1):
-                joined = "".join(words[i : i + n])
-                if len(joined) >= 4 and joined in self._by_spelling:
-                    found.append(self._by_spelling[joined])
-                    i += n
-                    break
-            else:
-                i += 1
+        found = longest_matches(re.findall(r"[a-z]+", text), self._by_spelling, "", min_length=4)
         return f"{text} {' '.join(found)}" if found else text
 
     def correct(self, text: str) -> str:
@@ -724,9 +540,10 @@ class Matcher:
                     scores[doc] += self._phrase_weight_en[phrase] * self._factor(doc, phrase)
         return scores
 
-    def scores(self, query: str) -> list[tuple[int, float]]:
-        """(doc number, evidence) for every doc with any, best first."""
-        text = self._glossed(self._spelled(self.correct(normalize(query).lower())))
+    def scores(self, text: str) -> list[tuple[int, float]]:
+        """(doc number, evidence) for every doc with any, best first; `text` normalised and
+        lower-cased (`decide` does it once for the whole decision)."""
+        text = self._glossed(self._spelled(self.correct(text)))
         w = self.weights
         phrase = self._phrase_hits(text)
         words = self.words(text)
@@ -756,10 +573,10 @@ class Matcher:
         return heapq.nlargest(self.KEEP, total.items(), key=lambda item: item[1])
 
     def _ruling(self, query: str) -> Ruling | None:
-        """The staff ruling on this phrasing or a close paraphrase of it, if any."""
+        """The staff ruling on this (normalised) phrasing or a close paraphrase of it, if any."""
         if not self._rulings:
             return None
-        words = " ".join(self.words(normalize(query)))
+        words = " ".join(self.words(query))
         if not words:
             return None
         text = _ruling_text(query)
@@ -776,8 +593,9 @@ class Matcher:
         return None if best is None else best[1]
 
     def decide(self, query: str) -> Decision:
-        ranked = self.scores(query)
-        ruling = self._ruling(query)
+        text = normalize(query).lower()  # once, for every kind of evidence below
+        ranked = self.scores(text)
+        ruling = self._ruling(text)
         if ruling is not None and ruling.referral is not None:
             return Decision(query, "decline", tuple(self._matches(ranked[:3])), ruling.referral)
         if ruling is not None and ruling.entry_id is not None:
@@ -785,7 +603,6 @@ class Matcher:
             rest = [m for m in self._matches(ranked[:4]) if m.id != ruling.entry_id]
             return Decision(query, "answer", (first, *rest[:2]))
         w = self.weights
-        text = normalize(query).lower()
         decisive = next((t for t in self._topics if t.decisive and t.names(text)), None)
         if decisive is not None:
             return Decision(query, "decline", tuple(self._matches(ranked[:3])), decisive.referral)

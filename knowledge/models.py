@@ -14,6 +14,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from knowledge.units import Unit
+
 
 class Strict(BaseModel):
     """Unknown keys are errors: a typo in a data file must not pass silently."""
@@ -27,13 +29,6 @@ class Localized(Strict):
 
     def get(self, lang: str) -> str:
         return self.en if lang == "en" else self.zh
-
-
-class Unit(StrEnum):
-    USD = "USD"
-    CNY = "CNY"
-    M2 = "m2"
-    COUNT = "count"
 
 
 class Op(StrEnum):
@@ -63,6 +58,8 @@ class Condition(Strict):
                 raise ValueError(f"'{self.op.value}' needs a value and a unit")
             if self.value < 0:
                 raise ValueError(f"threshold must not be negative: {self.value}")
+            if self.unit in (Unit.PERCENT, Unit.NONE):
+                raise ValueError(f"unit '{self.unit.value}' is not a unit a threshold is measured in")
         return self
 
 

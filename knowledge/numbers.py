@@ -27,10 +27,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal, localcontext
-from enum import Enum, StrEnum
+from enum import Enum
 from typing import Final, TypeAlias
 
 from knowledge.text import normalize_with_offsets
+from knowledge.units import Unit
 
 __all__ = [
     "MAX_VALUE",
@@ -41,15 +42,6 @@ __all__ = [
     "parse_number",
     "parse_quantity",
 ]
-
-
-class Unit(StrEnum):
-    CNY = "CNY"
-    USD = "USD"
-    M2 = "M2"
-    PERCENT = "PERCENT"
-    COUNT = "COUNT"
-    NONE = "NONE"
 
 
 @dataclass(frozen=True)

@@ -5,7 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from knowledge.loader import KnowledgeBase
-from knowledge.models import Amount, Benefit, Condition, Entry, Op, Per, Unit
+from knowledge.models import Amount, Benefit, Condition, Entry, Per
+from knowledge.units import Unit
 from knowledge.validity import ValidityStatus
 
 
@@ -90,12 +91,6 @@ def describe_amount(amount: Amount, lang: str) -> str:
 
 def describe_condition(condition: Condition, lang: str) -> str:
     return condition.label.get(lang)
-
-
-def threshold_word(op: Op, lang: str) -> str:
-    if lang == "en":
-        return {Op.GT: "above", Op.GE: "at least"}.get(op, "")
-    return {Op.GT: "超过", Op.GE: "达到"}.get(op, "")
 
 
 def benefit_lines(benefit: Benefit, lang: str) -> list[str]:

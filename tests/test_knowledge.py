@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from knowledge.loader import DATA_DIR, SOURCE_DIR, KnowledgeBase, KnowledgeError, load_knowledge_base, squash
-from knowledge.models import Amount, Entry, Op, Unit
+from knowledge.models import Amount, Entry, Op
+from knowledge.units import Unit
 from knowledge.validity import validity_on
 
 SHARED_POLICY = Path(__file__).resolve().parents[2] / "shared" / "policy" / "hengzhengfa-2024-4.md"

@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from knowledge.numbers import NumberError, Quantity, Unit, find_quantities, parse_number, parse_quantity
+from knowledge.numbers import NumberError, Quantity, find_quantities, parse_number, parse_quantity
+from knowledge.units import Unit
 
 D = Decimal
 
@@ -295,7 +296,7 @@ def test_parse_quantity_errors(raw: str, expect: Unit | None, fragment: str) -> 
 
 def test_unit_is_str_enum() -> None:
     assert Unit.USD == "USD"
-    assert {u.value for u in Unit} == {"CNY", "USD", "M2", "PERCENT", "COUNT", "NONE"}
+    assert {u.value for u in Unit} == {"CNY", "USD", "m2", "percent", "count", "none"}
 
 
 def test_quantity_is_frozen() -> None:

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 import aiosqlite
+from aiogram.exceptions import DataNotDictLikeError
 from aiogram.fsm.state import State
 from aiogram.fsm.storage.base import BaseStorage, StateType, StorageKey
 
@@ -49,6 +50,9 @@ def _key_params(key: StorageKey) -> tuple[int, int, int, int, str, str]:
 
 
 def _dump(data: Mapping[str, Any]) -> str:
+    # aiogram's storage contract: data is a mapping; anything else is refused, never stored as {}.
+    if not isinstance(data, Mapping):
+        raise DataNotDictLikeError(f"Data must be a dict or dict-like object, got {type(data).__name__}")
     return json.dumps(dict(data), ensure_ascii=False, separators=(",", ":"))
 
 
