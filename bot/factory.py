@@ -23,6 +23,7 @@ from bot.middlewares import (
     LanguageMiddleware,
     RateLimitMiddleware,
 )
+from bot.store.conversations import Conversations
 from bot.store.db import Database
 from bot.store.fsm import SQLiteStorage
 from bot.store.privacy import Privacy
@@ -70,6 +71,7 @@ def create_dispatcher(
         privacy=Privacy(db, settings.question_log_retention_days, storage=storage, users=users),
         knowledge=knowledge,
         events=InterviewEvents(db),  # /stats: interviews started and finished
+        conversations=Conversations(db),  # each chat's context between free questions
     )
     dispatcher.startup.register(knowledge.on_startup)  # reload after changes by the command line
     dispatcher.shutdown.register(knowledge.on_shutdown)

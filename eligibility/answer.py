@@ -1,45 +1,188 @@
-"""The answer to a free question: the matcher's decision turned into what the user reads.
+"""The answer to a free question: what the message asks (the matcher's decision), what it says
+about the enterprise (eligibility.situation), and the chat's recent turns (`Context`), turned
+into what the user reads — the direct answer first (可以 / 不可以 / 要看…, and the maximum for the
+stated situation), then the clause's card.
 
-It sits in eligibility/ because a question carrying the user's own figure ("出口80万美元能拿多少")
-is worked out with the same rules the screening uses: one implementation of the amounts.
+It sits in eligibility/ because the amounts come from the same evaluator the screening uses
+(eligibility.rules.evaluate): one computation for the free answer, the interview and the batch
+check.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import date
-from decimal import Decimal
-from typing import Any
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Literal
 
-from eligibility.facts import FactSpec, Kind, load_fact_specs
-from eligibility.rules import BenefitResult, benefit_results, known_conditions
+import yaml
+from pydantic import ValidationError
+from rapidfuzz import fuzz
+
+from eligibility.facts import Facts, FactSpec, load_fact_specs
+from eligibility.labels import fact_label
+from eligibility.rules import MeasureResult, evaluate
+from eligibility.situation import Situation, read_situation
 from knowledge.loader import KnowledgeBase
-from knowledge.matcher import Decision, Matcher, Ruling
-from knowledge.models import Benefit, Entry, Localized
-from knowledge.numbers import Quantity, find_quantities
-from knowledge.render import format_quantity, render_card
-from knowledge.text import normalize
+from knowledge.matcher import Decision, Match, Matcher, Ruling
+from knowledge.models import Entry, Localized, ShortAnswer
+from knowledge.render import format_money, format_quantity, render_card
+from knowledge.text import is_english, normalize, strip_punct
 from knowledge.units import Unit
 from knowledge.validity import ValidityStatus, validity_on
 
-_ITEM_KINDS = {"area_m2": Kind.AREA, "annual_rent_cny": Kind.CNY}
+ASKING_FILE = Path(__file__).resolve().parent / "data" / "asking.yaml"
+CONTEXT_SECONDS = 30 * 60  # a chat's context older than this is forgotten
+STRONG = 7.0  # evidence above which a message names its own topic, whatever came before
+SHORT_ANSWER_SIMILARITY = 72.0
 
-DECLINE = Localized(
-    zh="抱歉，衡政发〔2024〕4号（衡阳市支持跨境电商发展的若干措施）没有涉及这个问题。",
-    en="Sorry, 衡政发〔2024〕4号 (Hengyang's cross-border e-commerce support measures) does not cover this.",
-)
+DirectAnswer = Literal["yes", "no", "depends"]
+
+
+def _decline(kb: KnowledgeBase) -> Localized:
+    numbers = "、".join(d.number for d in kb.documents)
+    return Localized(
+        zh=f"抱歉，{numbers}（衡阳市支持跨境电商发展的若干措施）没有涉及这个问题。",
+        en=f"Sorry, {numbers} (Hengyang's cross-border e-commerce support measures) does not cover this.",
+    )
+
+
 CLARIFY = Localized(zh="您是想问下面哪一项？", en="Did you mean one of these?")
+THANKS = Localized(
+    zh="不客气！还有问题随时问我，也可以发送 /check 预审能申请哪些支持。",
+    en="You're welcome! Ask me anything else, or send /check to pre-screen which support you may get.",
+)
 
 
 @dataclass(frozen=True)
-class FigureNote:
-    """What the user's own figures mean under the matched clause."""
+class Asking:
+    yes_no: tuple[str, ...]
+    how_much: tuple[str, ...]
+    followup: tuple[str, ...]
+    thanks: frozenset[str]
+    assumed_roles: frozenset[str]
+    exists: tuple[str, ...]
 
-    entry_id: str
-    assumed: dict[str, Any]
-    results: tuple[BenefitResult, ...]
-    text: Localized
+
+@lru_cache(maxsize=1)
+def load_asking(path: Path = ASKING_FILE) -> Asking:
+    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+
+    def words(key: str) -> tuple[str, ...]:
+        return tuple(normalize(str(w)).lower() for w in raw.get(key, []))
+
+    roles = frozenset(str(w) for w in raw.get("assumed_roles", []))
+    return Asking(
+        words("yes_no"),
+        words("how_much"),
+        words("followup"),
+        frozenset(words("thanks")),
+        roles,
+        words("exists"),
+    )
+
+
+def _compact(text: str) -> str:
+    return re.sub(r"\s+", " ", strip_punct(normalize(text).lower())).strip()
+
+
+def asks_yes_no(text: str) -> bool:
+    plain = normalize(text).lower()
+    return any(cue in plain for cue in load_asking().yes_no)
+
+
+def is_followup(text: str) -> bool:
+    plain = normalize(text).lower().strip()
+    return any(plain.startswith(cue) for cue in load_asking().followup) or plain.endswith(
+        ("呢", "呢?", "呢？")
+    )
+
+
+def is_thanks(text: str) -> bool:
+    return _compact(text) in load_asking().thanks
+
+
+@dataclass(frozen=True)
+class Context:
+    """What the chat has established so far: the clause being discussed, the facts stated about
+    it (`facts`, reset on a new topic), every fact stated in the conversation (`known`, for the
+    interview to start from), and a question waiting for a "did you mean" choice."""
+
+    entry: str | None = None
+    facts: dict[str, Any] = field(default_factory=dict)
+    known: dict[str, Any] = field(default_factory=dict)
+    pending: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "entry": self.entry,
+            "facts": Facts.model_validate(self.facts).model_dump(mode="json", exclude_none=True),
+            "known": Facts.model_validate(self.known).model_dump(mode="json", exclude_none=True),
+            "pending": self.pending,
+        }
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> Context:
+        try:
+            facts = Facts.model_validate(data.get("facts") or {}).model_dump(exclude_none=True)
+            known = Facts.model_validate(data.get("known") or {}).model_dump(exclude_none=True)
+        except ValidationError:
+            return cls()
+        entry = data.get("entry")
+        pending = data.get("pending")
+        return cls(
+            entry if isinstance(entry, str) else None,
+            facts,
+            known,
+            pending if isinstance(pending, str) else None,
+        )
+
+
+def merge_facts(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """`old` updated by `new`; a list of the same length is updated item by item ("那如果是1500平米呢"
+    changes the warehouse's area and keeps its rent)."""
+    merged = dict(old)
+    for name, value in new.items():
+        before = merged.get(name)
+        if isinstance(value, list) and isinstance(before, list) and len(value) == len(before):
+            merged[name] = [
+                {
+                    **(b if isinstance(b, Mapping) else dict(b)),
+                    **{k: v for k, v in dict(n).items() if v is not None},
+                }
+                for b, n in zip(before, value, strict=True)
+            ]
+        else:
+            merged[name] = value
+    return merged
+
+
+@dataclass(frozen=True)
+class Direct:
+    """The direct answer: yes / no / depends to a yes-or-no question (None when the message asks
+    no such question), the maximum for the situation stated, and what it rests on."""
+
+    answer: DirectAnswer | None
+    max_amount_cny: int | None
+    measure: str | None
+    facts: dict[str, Any]
+    depends_on: tuple[str, ...]
+    text: Localized  # the lines that lead the reply
+    results: tuple[MeasureResult, ...] = ()
+
+    def as_json(self) -> dict[str, Any]:
+        # Decimals stay numbers (the doors' JSON writers turn them into JSON numbers)
+        facts = Facts.model_validate(self.facts).model_dump(exclude_none=True)
+        return {
+            "answer": self.answer,
+            "max_amount_cny": self.max_amount_cny,
+            "measure": self.measure,
+            "facts": facts,
+            "depends_on": list(self.depends_on),
+        }
 
 
 @dataclass(frozen=True)
@@ -47,103 +190,365 @@ class Answer:
     decision: Decision
     text: str
     entry_ids: tuple[str, ...]
-    figure: FigureNote | None = None
+    direct: Direct | None = None
     lang: str = "zh"
+    context: Context = field(default_factory=Context)
+    thanks: bool = False
 
     @property
     def outcome(self) -> str:
         return self.decision.outcome
 
-    def as_json(self) -> dict[str, Any]:
+    def as_json(self, kb: KnowledgeBase | None = None) -> dict[str, Any]:
+        matches = []
+        for m in self.decision.matches:
+            item: dict[str, Any] = {"id": m.id, "score": round(m.score, 4)}
+            if kb is not None and m.id in kb.entries:
+                item["document"] = kb.document_of(m.id).number
+            matches.append(item)
+        empty: dict[str, Any] = {
+            "answer": None,
+            "max_amount_cny": None,
+            "measure": None,
+            "facts": {},
+            "depends_on": [],
+        }
         return {
             "query": self.decision.query,
             "outcome": self.decision.outcome,
-            "matches": [{"id": m.id, "score": round(m.score, 4)} for m in self.decision.matches],
+            "matches": matches,
             "answer": self.text,
+            "direct": self.direct.as_json() if self.direct is not None else empty,
         }
 
 
-def _facts_of(entry: Entry) -> list[tuple[str, Benefit | None]]:
-    """The facts a measure's figures test or multiply, in order: (fact, its benefit)."""
-    found: list[tuple[str, Benefit | None]] = [(c.fact, None) for c in entry.conditions]
+# --- the direct answer ---------------------------------------------------------------------------
+
+
+def _own_facts(entry: Entry) -> set[str]:
+    """The facts a measure's own conditions and amounts test (its base conditions aside)."""
+    names = {c.fact for c in entry.conditions}
     for benefit in entry.benefits:
-        names = [c.fact for c in benefit.conditions]
-        names += [c.fact for tier in benefit.tiers for c in tier.conditions]
+        if benefit.for_each is not None:
+            names.add(benefit.for_each)
+            continue
+        names |= {c.fact for c in benefit.conditions}
+        names |= {c.fact for tier in benefit.tiers for c in tier.conditions}
         if benefit.amount is not None and benefit.amount.of:
-            names.append(benefit.amount.of)
-        found += [(name, benefit) for name in names]
-    first: dict[str, Benefit | None] = {}
-    for name, owner in found:
-        first.setdefault(name, owner)
-    return list(first.items())
+            names.add(benefit.amount.of)
+    return names
 
 
-def _kind(name: str, benefit: Benefit | None, specs: Mapping[str, FactSpec]) -> Kind | None:
-    if benefit is not None and benefit.for_each is not None:
-        return _ITEM_KINDS.get(name)
-    spec = specs.get(name)
-    return spec.kind if spec else None
+def _benefit_facts(entry: Entry, benefit_id: str) -> set[str]:
+    benefit = next(b for b in entry.benefits if b.id == benefit_id)
+    if benefit.for_each is not None:
+        return {benefit.for_each}
+    names = {c.fact for c in benefit.conditions} | {c.fact for t in benefit.tiers for c in t.conditions}
+    return names | ({benefit.amount.of} if benefit.amount is not None and benefit.amount.of else set())
 
 
-def assign_figures(
-    entry: Entry, quantities: Sequence[Quantity], specs: Mapping[str, FactSpec]
-) -> tuple[dict[str, Any], list[tuple[Decimal, Unit]]]:
-    """Give each figure of the question to the measure's first free fact of the same unit.
+def _base_facts(kb: KnowledgeBase, entry_id: str) -> list[str]:
+    scope = kb.scope_of(entry_id)
+    return [c.fact for c in scope.conditions] if scope is not None else []
 
-    A figure without a unit tries yuan, then dollars, then a count: subsidies, fees and rents
-    are in yuan; trade volumes are in dollars. Returns the values and each figure used, with
-    the unit it was read in.
-    """
-    candidates = [(name, b, _kind(name, b, specs)) for name, b in _facts_of(entry)]
-    values: dict[str, Any] = {}
-    item: dict[str, Any] = {}  # fields of one list item (an overseas warehouse)
-    list_fact: str | None = None
-    used: list[tuple[Decimal, Unit]] = []
-    for quantity in quantities:
-        units = [quantity.unit] if quantity.unit != Unit.NONE else [Unit.CNY, Unit.USD, Unit.COUNT]
-        for unit in units:
-            free = [
-                (n, b)
-                for n, b, k in candidates
-                if k is not None and k.unit == unit and n not in values and n not in item
+
+def assumed(kb: KnowledgeBase, entry_id: str, facts: Mapping[str, Any]) -> dict[str, Any]:
+    """The stated facts with the general eligibility (支持范围) taken as met where the message says
+    nothing of it, and the asker taken to be the kind of applicant the clause is for (data:
+    asking.yaml `assumed_roles`): the direct answer is about the clause asked, and says so."""
+    values = dict(facts)
+    for name in _base_facts(kb, entry_id):
+        values.setdefault(name, True)
+    roles = load_asking().assumed_roles
+    entry = kb.entries[entry_id]
+    for condition in entry.conditions:
+        if condition.fact in roles and condition.op.value == "is_true":
+            values.setdefault(condition.fact, True)
+    return values
+
+
+def _probe(entry: Entry, missing: Sequence[str], stated: Mapping[str, Any]) -> dict[str, Any]:
+    """The stated facts with every figure still missing that only needs to be above zero set to a
+    token amount: would the yes/no question be yes, whatever the figure?"""
+    values = dict(stated)
+    conditions = [c for b in entry.benefits for c in b.conditions] + list(entry.conditions)
+    for name in missing:
+        tests = [c for c in conditions if c.fact == name]
+        if tests and all(c.op.value == ">" and c.value == 0 for c in tests):
+            values[name] = 1
+    for benefit in entry.benefits:  # list items: a field only needing to be above zero, too
+        items = values.get(benefit.for_each) if benefit.for_each else None
+        if benefit.for_each is not None and isinstance(items, list):
+            positive = [c.fact for c in benefit.conditions if c.op.value == ">" and c.value == 0]
+            values[benefit.for_each] = [
+                {**dict(i), **{f: 1 for f in positive if dict(i).get(f) is None}} for i in items
             ]
-            if not free:
-                continue
-            name, benefit = free[0]
-            if benefit is not None and benefit.for_each is not None:
-                item[name] = quantity.value
-                list_fact = benefit.for_each
-            else:
-                values[name] = quantity.value
-            used.append((quantity.value, unit))
-            break
-    if list_fact is not None and set(item) >= set(_ITEM_KINDS):
-        values[list_fact] = [item]
-    return values, used
+    return values
 
 
-def figure_note(entry: Entry, query: str, specs: Mapping[str, FactSpec]) -> FigureNote | None:
-    if entry.kind != "measure" or not any(b.tiers or b.amount for b in entry.benefits):
-        return None
-    quantities = [q for q in find_quantities(query) if q.unit != Unit.PERCENT]
-    if not quantities:
-        return None
-    assumed, used = assign_figures(entry, quantities, specs)
-    if not assumed:
-        return None
-    results = tuple(r for r in benefit_results(entry, assumed) if r.status is not None)
-    if not results and not known_conditions(entry, assumed):
-        return None
-    figures_zh = "、".join(format_quantity(v, u, "zh") for v, u in used)
-    figures_en = ", ".join(format_quantity(v, u, "en") for v, u in used)
-    lines_zh = [f"按您提到的 {figures_zh}（假设其他条件都符合）："]
-    lines_en = [f"With the figures you gave ({figures_en}), assuming the other conditions are met:"]
-    reasons = known_conditions(entry, assumed) + [r for result in results for r in result.reasons]
-    for reason in reasons:
-        mark = "✓" if reason.met else "✗"
-        lines_zh.append(f" {mark} {reason.text.zh}")
-        lines_en.append(f" {mark} {reason.text.en}")
-    return FigureNote(entry.id, assumed, results, Localized(zh="\n".join(lines_zh), en="\n".join(lines_en)))
+def _money(value: int, lang: str) -> str:
+    return format_money(value, lang)
+
+
+def _labels(kb: KnowledgeBase, specs: Mapping[str, FactSpec], names: Sequence[str], lang: str) -> str:
+    sep = "; " if lang == "en" else "；"
+    return sep.join(fact_label(kb, specs, n, lang) for n in names)
+
+
+def _heading(entry: Entry, lang: str) -> str:
+    if entry.kind == "measure":
+        return f"Measure {entry.number}" if lang == "en" else f"第{entry.number}条"
+    return entry.title.get(lang)
+
+
+def short_answer(entry: Entry, query: str) -> ShortAnswer | None:
+    """The entry's short answer whose phrasing the question repeats, if any."""
+    plain = _compact(query)
+    best: tuple[float, ShortAnswer] | None = None
+    for short in entry.answers:
+        for phrasing in short.questions:
+            score = max(
+                fuzz.token_set_ratio(plain, _compact(phrasing)), fuzz.ratio(plain, _compact(phrasing))
+            )
+            if score >= SHORT_ANSWER_SIMILARITY and (best is None or score > best[0]):
+                best = (score, short)
+    return None if best is None else best[1]
+
+
+def direct_answer(
+    kb: KnowledgeBase,
+    entry: Entry,
+    facts: Mapping[str, Any],
+    specs: Mapping[str, FactSpec],
+    *,
+    yes_no: bool,
+    status: ValidityStatus,
+    query: str = "",
+) -> Direct | None:
+    """The direct answer to a question on `entry` with the situation `facts` (see `Direct`)."""
+    stated = dict(facts)
+    base = _base_facts(kb, entry.id) if kb.scope_of(entry.id) is not None else []
+    failed_base = [n for n in base if stated.get(n) is False]
+    if entry.kind == "measure":
+        short = short_answer(entry, query) if query and not (_own_facts(entry) & set(stated)) else None
+        if short is not None and not failed_base:
+            return Direct(short.answer, None, entry.id, stated, (), short.text)
+        return _measure_answer(kb, entry, stated, specs, yes_no=yes_no, failed_base=failed_base, query=query)
+    if failed_base:  # "我们是分公司能申请吗": the general eligibility answers it
+        why = _labels(kb, specs, failed_base, "zh"), _labels(kb, specs, failed_base, "en")
+        return Direct(
+            "no",
+            0,
+            None,
+            stated,
+            (),
+            Localized(
+                zh=f"不可以：支持范围要求{why[0]}。" + _status_hint(failed_base, "zh"),
+                en=f"No: the policy requires that the applicant {why[1]}." + _status_hint(failed_base, "en"),
+            ),
+        )
+    short = short_answer(entry, query) if query else None
+    if short is not None:
+        return Direct(short.answer, None, None, stated, (), short.text)
+    if entry.kind == "validity" and yes_no:
+        doc = kb.document_of(entry.id)
+        if status.in_force:
+            text = Localized(
+                zh=f"可以：{doc.number}在有效期内（至 {status.effective_until.isoformat()}）。",
+                en=f"Yes: {doc.number} is in force (until {status.effective_until.isoformat()}).",
+            )
+            return Direct("yes", None, None, stated, (), text)
+        text = Localized(
+            zh=f"按原文不可以：{doc.number}已于 {status.effective_until.isoformat()} 届满；是否延期或有新政策，请向衡阳市商务局确认。",
+            en=f"Not under this text: {doc.number} lapsed after {status.effective_until.isoformat()}; ask the Hengyang Bureau of Commerce whether it was extended or replaced.",
+        )
+        return Direct("no", None, None, stated, (), text)
+    if entry.kind == "scope" and yes_no:
+        known = [n for n in base if stated.get(n) is True]
+        if base and len(known) == len(base):
+            return Direct(
+                "yes",
+                None,
+                None,
+                stated,
+                (),
+                Localized(
+                    zh="可以：这些都符合支持范围的基本条件。", en="Yes: that meets the general eligibility."
+                ),
+            )
+        missing = [n for n in base if n not in stated]
+        need_zh, need_en = _labels(kb, specs, missing, "zh"), _labels(kb, specs, missing, "en")
+        return Direct(
+            "depends",
+            None,
+            None,
+            stated,
+            tuple(missing),
+            Localized(zh=f"要看是否符合：{need_zh}。", en=f"It depends on whether the applicant {need_en}."),
+        )
+    return None
+
+
+def _status_hint(failed: Sequence[str], lang: str) -> str:
+    if "independent_legal_person" in failed:
+        return (
+            " Branch offices and sole proprietors usually are not; a wholly-owned subsidiary is."
+            if lang == "en"
+            else "分公司、个体户一般不具有独立法人资质（全资子公司可以）。"
+        )
+    return ""
+
+
+def _concerned(kb: KnowledgeBase, entry: Entry, stated: Mapping[str, Any]) -> list[Entry]:
+    """The measure asked about, and every other measure the stated figures make eligible
+    ("出口80万美元，社保交了60万" is 第5条 and 第16条)."""
+    named = set(stated)
+    found = [entry]
+    for other in kb.measures():
+        if other.id == entry.id or kb.document_of(other.id) != kb.document_of(entry.id):
+            continue
+        own = _own_facts(other)
+        if not own & named:
+            continue
+        result = evaluate(kb, other, Facts.model_validate(assumed(kb, other.id, stated)))
+        if result.verdict == "eligible" and result.max_amount_cny:
+            found.append(other)
+    return found
+
+
+def _measure_answer(
+    kb: KnowledgeBase,
+    entry: Entry,
+    stated: dict[str, Any],
+    specs: Mapping[str, FactSpec],
+    *,
+    yes_no: bool,
+    failed_base: Sequence[str],
+    query: str = "",
+) -> Direct | None:
+    own = _own_facts(entry)
+    if not (own & set(stated)) and not failed_base:
+        if yes_no and any(cue in normalize(query).lower() for cue in load_asking().exists):
+            text = Localized(
+                zh=f"有：{_heading(entry, 'zh')}（{entry.title.zh}），条件和金额见下。",
+                en=f"Yes: {_heading(entry, 'en')} ({entry.title.en}); its conditions and amounts are below.",
+            )
+            return Direct("yes", None, entry.id, stated, (), text)
+        if not yes_no:
+            return None  # a question about the clause, with no situation: the card answers it
+    results = []
+    for measure in _concerned(kb, entry, stated):
+        facts = Facts.model_validate(assumed(kb, measure.id, stated))
+        results.append(evaluate(kb, measure, facts))
+    main = results[0]
+    verdict: DirectAnswer = {"eligible": "yes", "ineligible": "no", "unknown": "depends"}[main.verdict]  # type: ignore[assignment]
+    if verdict == "depends":
+        touched = [b for b in main.benefits if _benefit_facts(entry, b.benefit_id) & set(stated)]
+        if touched and all(b.status is False for b in touched):
+            verdict = "no"  # what was asked about fails; the other parts were not asked
+        elif yes_no:
+            probe = evaluate(
+                kb, entry, Facts.model_validate(assumed(kb, entry.id, _probe(entry, main.missing, stated)))
+            )
+            if probe.verdict == "eligible":
+                verdict = "yes"  # yes whatever the figure: the amount follows from it
+    amounts = [r.max_amount_cny for r in results if r.verdict == "eligible" and r.max_amount_cny]
+    total = sum(amounts) if amounts else (0 if verdict == "no" else None)
+    depends = tuple(m for m in main.missing if m not in stated)
+    lines_zh, lines_en = [], []
+    head_zh, head_en = _heading(entry, "zh"), _heading(entry, "en")
+    if verdict == "no":
+        why_zh = "；".join(dict.fromkeys(r.text.zh for r in main.reasons if r.met is False))
+        why_en = "; ".join(dict.fromkeys(r.text.en for r in main.reasons if r.met is False))
+        lines_zh.append(f"不可以：{why_zh}。" + _status_hint(failed_base, "zh"))
+        lines_en.append(f"No: {why_en}." + _status_hint(failed_base, "en"))
+    elif verdict == "depends":
+        need_zh, need_en = _labels(kb, specs, depends, "zh"), _labels(kb, specs, depends, "en")
+        lines_zh.append(f"要看：{need_zh}。")
+        lines_en.append(f"It depends on: {need_en}.")
+        if total:
+            lines_zh.append(f"按您说的情况，目前能确定的最高 {_money(total, 'zh')}。")
+            lines_en.append(f"From what you said, at least up to {_money(total, 'en')} so far.")
+    else:
+        if len(results) > 1 and total:
+            parts_zh = "、".join(
+                f"{_heading(kb.entries[r.id], 'zh')}最高{_money(r.max_amount_cny, 'zh')}"
+                for r in results
+                if r.max_amount_cny
+            )
+            parts_en = ", ".join(
+                f"{_heading(kb.entries[r.id], 'en')} up to {_money(r.max_amount_cny, 'en')}"
+                for r in results
+                if r.max_amount_cny
+            )
+            lines_zh.append(f"可以：按您说的情况，合计最高 {_money(total, 'zh')}（{parts_zh}）。")
+            lines_en.append(f"Yes: from what you said, up to {_money(total, 'en')} in all ({parts_en}).")
+        elif total:
+            said_zh, said_en = _figures(stated, "zh"), _figures(stated, "en")
+            lines_zh.append(f"可以：按您提到的 {said_zh}，{head_zh}最高 {_money(total, 'zh')}。")
+            lines_en.append(f"Yes: with the figures you gave ({said_en}), {head_en} gives up to {_money(total, 'en')}.")
+        else:
+            lines_zh.append(f"可以：符合{head_zh}的条件（文件未定具体金额）。")
+            lines_en.append(f"Yes: that meets {head_en}'s conditions (the text sets no figure).")
+        could_raise = [m for m in main.missing if m not in stated]
+        if could_raise:
+            lines_zh.append(f"另外，{_labels(kb, specs, could_raise, 'zh')}会影响金额。")
+            lines_en.append(f"Also, {_labels(kb, specs, could_raise, 'en')} could change the amount.")
+            depends = tuple(could_raise)
+    unstated = [n for n in _base_facts(kb, entry.id) if n not in stated]
+    if verdict != "no" and unstated:
+        lines_zh.append(
+            "（前提是符合支持范围的基本条件：在衡阳注册纳税、独立法人、纳入衡阳海关跨境电商统计。）"
+        )
+        lines_en.append(
+            "(Provided the general eligibility holds: registered and paying tax in Hengyang, an independent "
+            "legal person, in Hengyang Customs' CBEC statistics.)"
+        )
+    return Direct(
+        verdict if yes_no or verdict == "no" or total is not None else None,
+        total,
+        entry.id,
+        stated,
+        depends,
+        Localized(zh="\n".join(lines_zh), en="\n".join(lines_en)),
+        tuple(results),
+    )
+
+
+def _figures(stated: Mapping[str, Any], lang: str) -> str:
+    """The figures the user gave, as they would say them ("80万美元、1500平方米")."""
+    specs = load_fact_specs()
+    shown: list[str] = []
+    for name, value in stated.items():
+        spec = specs.get(name)
+        if spec is None:
+            continue
+        if isinstance(value, list):
+            for item in value:
+                for field_name, unit in (("area_m2", "m2"), ("annual_rent_cny", "CNY")):
+                    if dict(item).get(field_name) is not None:
+                        shown.append(format_quantity(dict(item)[field_name], Unit(unit), lang))
+        elif spec.kind.unit is not None and not isinstance(value, bool):
+            shown.append(format_quantity(value, spec.kind.unit, lang))
+    return ("、" if lang == "zh" else ", ").join(shown) or ("您说的情况" if lang == "zh" else "what you said")
+
+
+def _reasons(direct: Direct, lang: str) -> list[str]:
+    """The conditions and amounts worked out, for the figures the user gave."""
+    lines: list[str] = []
+    for result in direct.results:
+        for reason in result.reasons:
+            if reason.clause == "scope" and reason.met is not False:
+                continue  # the assumed general eligibility is said once, above
+            text = reason.text.get(lang)
+            if reason.met is False:
+                lines.append(f" ✗ {text}")
+            elif reason.met and any(mark in text for mark in ("→", "最高", "up to", "合计", "together")):
+                lines.append(f" ✓ {text}")  # the amounts worked out; met conditions are in the card
+    return list(dict.fromkeys(lines))
+
+
+# --- the assistant -------------------------------------------------------------------------------
 
 
 class Assistant:
@@ -193,22 +598,154 @@ class Assistant:
         entry = kb.entries[entry_id]
         return render_card(kb, entry, lang, validity_on(kb.document_of(entry_id), self._today()))
 
-    def ask(self, query: str, lang: str = "zh", *, context: Sequence[str] = ()) -> Answer:
+    def replay(self, messages: Sequence[str], lang: str = "zh") -> Context:
+        """The context a chat's earlier messages (oldest first) establish."""
+        context = Context()
+        for message in messages:
+            context = self.ask(message, lang, context=context).context
+        return context
+
+    def ask(self, query: str, lang: str = "zh", *, context: Context | Sequence[str] | None = None) -> Answer:
         kb, matcher = self._state
+        if context is None:
+            context = Context()
+        elif not isinstance(context, Context):
+            context = self.replay(context, lang)
+        if is_thanks(query):
+            decision = Decision(query, "decline", ())
+            return Answer(
+                decision,
+                THANKS.get("en" if is_english(query) else lang),
+                (),
+                None,
+                lang,
+                context,
+                thanks=True,
+            )
         decision = matcher.decide(query)
-        if decision.outcome == "answer":
-            entry = kb.entries[decision.matches[0].id]
-            note = figure_note(entry, normalize(query), self._specs)
-            text = render_card(kb, entry, lang, validity_on(kb.document_of(entry.id), self._today()))
-            if note is not None:
-                head, sep, rest = text.partition("\n\n")
-                text = f"{head}{sep}{note.text.get(lang)}\n\n{rest}"
-            return Answer(decision, text, (entry.id,), note, lang)
+        top = decision.matches[0] if decision.matches else None
+        prefer = self._prefer(context.entry, top.id if top else None)
+        situation = read_situation(matcher.reading(query), self._specs, prefer=prefer)
+        known = merge_facts(context.known, situation.facts)
+        entry_id, facts = self._topic(decision, context, situation, query)
+        if entry_id is None:
+            return self._unanswered(
+                decision, lang, replace(context, known=known, pending=None), situation, query
+            )
+        entry = kb.entries[entry_id]
+        if decision.outcome != "answer" or decision.matches[0].id != entry_id:
+            score = decision.matches[0].score if decision.matches else 0.0
+            decision = Decision(
+                query,
+                "answer",
+                (Match(entry_id, score), *[m for m in decision.matches if m.id != entry_id][:2]),
+            )
+        new_context = Context(entry_id, facts, known, None)
+        return self._answer(decision, entry, facts, lang, new_context, query)
+
+    def answer_with(self, entry_id: str, context: Context, lang: str = "zh") -> Answer:
+        """A "did you mean" choice: the waiting question answered with the chosen entry and the
+        figures it carried."""
+        query = context.pending or ""
+        facts = merge_facts(
+            context.facts, read_situation(query, self._specs, prefer=self._prefer(entry_id, None)).facts
+        )
+        decision = Decision(query, "answer", (Match(entry_id, 0.0),))
+        entry = self.kb.entries[entry_id]
+        return self._answer(
+            decision, entry, facts, lang, Context(entry_id, facts, context.known, None), query
+        )
+
+    def _prefer(self, *entry_ids: str | None) -> tuple[str, ...]:
+        names: list[str] = []
+        for entry_id in entry_ids:
+            entry = self.kb.get(entry_id) if entry_id else None
+            if entry is not None and entry.kind == "measure":
+                names += sorted(_own_facts(entry))
+        return tuple(dict.fromkeys(names))
+
+    def _topic(
+        self, decision: Decision, context: Context, situation: Situation, query: str
+    ) -> tuple[str | None, dict[str, Any]]:
+        """The entry the message is about and the facts that go with it: a new topic starts
+        afresh, a follow-up carries the context's entry and facts (what it says overrides them)."""
+        kb = self.kb
+        previous = context.entry if context.entry in kb.entries else None
+        top = decision.matches[0] if decision.matches else None
+        referral = decision.referral
+        base_failed = any(
+            situation.facts.get(n) is False
+            for n in ("registered_in_hengyang", "pays_tax_in_hengyang", "cbec_in_customs_stats")
+        )
+        if (
+            referral is not None
+            and referral.kind == "out_of_scope"
+            and referral.id == "other_places"
+            and base_failed
+        ):
+            scope = next(
+                (e.id for e in kb if e.kind == "scope"), None
+            )  # "我们在长沙注册的": 不能，须在衡阳注册
+            return (previous if previous and kb.entries[previous].kind == "measure" else scope), merge_facts(
+                context.facts if previous else {}, situation.facts
+            )
+        if referral is not None:
+            return None, {}
+        followup = previous is not None and (is_followup(query) or bool(situation))
+        if decision.outcome == "answer" and top is not None:
+            if top.id == previous:
+                return top.id, merge_facts(context.facts, situation.facts)
+            if (
+                followup
+                and top.score < STRONG
+                and set(situation.facts)
+                <= set(self._prefer(previous))
+                | {
+                    "registered_in_hengyang",
+                    "pays_tax_in_hengyang",
+                    "independent_legal_person",
+                    "cbec_in_customs_stats",
+                }
+            ):
+                assert previous is not None
+                return previous, merge_facts(context.facts, situation.facts)
+            return top.id, dict(situation.facts)
+        if decision.outcome == "clarify" and situation:
+            # "出口80万美元，社保交了60万": the figures say which clauses are meant; the first leads
+            stated = set(situation.facts)
+            chosen = next((c for c in decision.choices if _own_facts(kb.entries[c]) & stated), None)
+            if chosen is not None:
+                return chosen, dict(situation.facts)
+        if followup and previous is not None:
+            return previous, merge_facts(context.facts, situation.facts)
+        return None, {}
+
+    def _unanswered(
+        self, decision: Decision, lang: str, context: Context, situation: Situation, query: str
+    ) -> Answer:
+        kb = self.kb
         if decision.outcome == "clarify":
             ids = decision.choices
             lines = [CLARIFY.get(lang)] + [f" • {kb.entries[i].title.get(lang)}" for i in ids]
-            return Answer(decision, "\n".join(lines), ids, None, lang)
-        parts = [DECLINE.get(lang)]
+            pending = replace(context, facts=situation.facts, pending=query)
+            return Answer(decision, "\n".join(lines), ids, None, lang, pending)
+        parts = [_decline(kb).get(lang)]
         if decision.referral is not None:
             parts = [decision.referral.message.get(lang)]
-        return Answer(decision, "\n".join(parts), (), None, lang)
+        return Answer(decision, "\n".join(parts), (), None, lang, replace(context, entry=None, facts={}))
+
+    def _answer(
+        self, decision: Decision, entry: Entry, facts: dict[str, Any], lang: str, context: Context, query: str
+    ) -> Answer:
+        kb = self.kb
+        status = validity_on(kb.document_of(entry.id), self._today())
+        direct = direct_answer(
+            kb, entry, facts, self._specs, yes_no=asks_yes_no(query), status=status, query=query
+        )
+        card = render_card(kb, entry, lang, status)
+        if direct is None:
+            return Answer(decision, card, (entry.id,), None, lang, context)
+        lead = direct.text.get(lang)
+        reasons = _reasons(direct, lang)
+        text = lead + ("\n" + "\n".join(reasons) if reasons else "") + "\n\n" + card
+        return Answer(decision, text, (entry.id,), direct, lang, context)

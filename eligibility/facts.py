@@ -26,7 +26,7 @@ class Warehouse(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     area_m2: NonNegative
-    annual_rent_cny: NonNegative
+    annual_rent_cny: NonNegative | None = None  # not known yet ("海外仓800平米能补吗")
 
 
 class Facts(BaseModel):
@@ -120,6 +120,20 @@ class Kind(StrEnum):
 _KIND_UNITS = {Kind.USD: Unit.USD, Kind.CNY: Unit.CNY, Kind.AREA: Unit.M2, Kind.COUNT: Unit.COUNT}
 
 
+class Plausible(BaseModel):
+    """The figures an answer to a numeric fact is expected to fall in: zero (none) or `min`..`max`.
+    An answer outside is not refused; the interview asks to confirm it ("确定是 20000 家吗？")."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    min: Decimal = Decimal(0)
+    max: Decimal
+
+    def admits(self, value: Any) -> bool:
+        number = Decimal(str(value))
+        return number == 0 or self.min <= number <= self.max
+
+
 class FactSpec(BaseModel):
     """How to ask for one fact: the question, its answer kind and help where a term needs it."""
 
@@ -131,6 +145,7 @@ class FactSpec(BaseModel):
     help: Localized | None = None
     group: str | None = None  # facts of one group may be asked together, as a checklist
     label: Localized | None = None  # the short form for a checklist
+    plausible: Plausible | None = None  # numeric facts: outside it, an answer is confirmed first
 
     def short(self, lang: str) -> str:
         """The checklist label, or the question where there is none."""
@@ -144,11 +159,12 @@ class FactSpec(BaseModel):
 
 
 FACTS_FILE = Path(__file__).resolve().parent / "data" / "facts.yaml"
+SECTIONS = frozenset({"activities"})  # top-level keys of the fact file that are not facts (eligibility/interview.py)
 
 
 def load_fact_specs(path: Path = FACTS_FILE) -> dict[str, FactSpec]:
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-    specs = {name: FactSpec(name=name, **body) for name, body in raw.items()}
+    specs = {name: FactSpec(name=name, **body) for name, body in raw.items() if name not in SECTIONS}
     missing = set(FACT_NAMES) - set(specs)
     extra = set(specs) - set(FACT_NAMES)
     if missing or extra:

@@ -247,9 +247,12 @@ def _each(benefit: Benefit, values: Mapping[str, Any], clause: str) -> BenefitRe
         return BenefitResult(benefit.id, None, None, (benefit.for_each,), ())
     total = Decimal(0)
     reasons: list[Reason] = []
+    unknown = False  # an item whose conditions cannot be settled yet (its rent not given)
     for number, item in enumerate(items, start=1):
         item_values = item if isinstance(item, Mapping) else dict(item)
+        item_values = {k: v for k, v in item_values.items() if v is not None}
         status, _, item_reasons = _conditions(benefit.conditions, item_values, clause)
+        unknown = unknown or status is None
         label = Localized(zh=f"{benefit.label.zh} 第{number}个", en=f"{benefit.label.en} #{number}")
         reasons += [
             Reason(Localized(zh=f"第{number}个：{r.text.zh}", en=f"#{number}: {r.text.en}"), r.met, clause)
@@ -262,6 +265,8 @@ def _each(benefit: Benefit, values: Mapping[str, Any], clause: str) -> BenefitRe
             total += value
             assert reason is not None
             reasons.append(reason)
+    if total <= 0 and unknown:
+        return BenefitResult(benefit.id, None, None, (benefit.for_each,), tuple(reasons))
     if total <= 0:
         if not reasons:
             reasons.append(

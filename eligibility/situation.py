@@ -1,15 +1,50 @@
 """The enterprise's situation as a message states it: the facts it gives, in the public fact
-vocabulary (figures bound to the fact their words name, lists of items such as overseas
-warehouses, statements of status such as 分公司 or 注册在外地). The cues are data, beside each fact
-in data/facts.yaml; nothing here knows a fact by name."""
+vocabulary — figures bound to the fact their words name ("年租金50万" → annual_rent_cny), the
+items of a list (each overseas warehouse with its own area and rent, "两个…各" repeated), and
+statements of status ("分公司" → independent_legal_person false). The cues are data
+(data/cues.yaml, keyed by fact, and data/places.yaml); nothing here knows a fact by name.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
-from eligibility.facts import FactSpec
+import yaml
+from pydantic import ValidationError
+
+from eligibility.facts import FACT_NAMES, Facts, FactSpec, Kind
+from knowledge.numbers import Quantity, find_quantities
+from knowledge.text import normalize
+from knowledge.units import Unit
+
+DATA = Path(__file__).resolve().parent / "data"
+CUES_FILE = DATA / "cues.yaml"
+PLACES_FILE = DATA / "places.yaml"
+
+_CLAUSE = re.compile(r"[，,。；;！!？?\n]")
+_NEGATION = (
+    "不是",
+    "并非",
+    "不属于",
+    "不算",
+    "没有",
+    "不",
+    "非",
+    "not a ",
+    "not an ",
+    "not ",
+    "isn't ",
+    "aren't ",
+    "no ",
+)
+_ITEM_UNITS = {"area_m2": Unit.M2, "annual_rent_cny": Unit.CNY}
+_AFTER_PENALTY = 3  # a word after its figure ("50万的推广费") binds less readily than one before
 
 
 @dataclass(frozen=True)
@@ -22,7 +57,325 @@ class Situation:
         """This situation updated by a later message: what the later one says wins."""
         return Situation({**self.facts, **newer.facts})
 
+    def __bool__(self) -> bool:
+        return bool(self.facts)
 
-def read_situation(text: str, specs: Mapping[str, FactSpec]) -> Situation:
-    """The facts `text` states (see the module's docstring)."""
-    return Situation()
+
+@dataclass(frozen=True)
+class _Figure:
+    """How figures of one fact (or one field of a list item) are recognised."""
+
+    name: str
+    unit: Unit
+    words: tuple[str, ...]
+    context: tuple[str, ...] = ()
+    unless: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class _Status:
+    name: str
+    phrases: tuple[tuple[str, bool], ...]  # (phrase, the value it states), longest first
+
+
+@dataclass(frozen=True)
+class _List:
+    name: str
+    anchors: tuple[str, ...]
+    repeat: tuple[str, ...]
+    none: tuple[str, ...]
+    items: tuple[_Figure, ...]
+
+
+@dataclass(frozen=True)
+class Cues:
+    figures: tuple[_Figure, ...]
+    statuses: tuple[_Status, ...]
+    lists: tuple[_List, ...]
+
+
+def _words(values: Iterable[Any]) -> tuple[str, ...]:
+    return tuple(normalize(str(v)).lower() for v in values)
+
+
+def _expand(phrases: Iterable[Any], places: Mapping[str, Sequence[str]]) -> list[str]:
+    out: list[str] = []
+    for phrase in _words(phrases):
+        slots = [name for name in places if "{" + name + "}" in phrase]
+        if not slots:
+            out.append(phrase)
+            continue
+        for place in places[slots[0]]:
+            out.append(phrase.replace("{" + slots[0] + "}", place))
+    return out
+
+
+@lru_cache(maxsize=4)
+def load_cues(path: Path = CUES_FILE, places_path: Path = PLACES_FILE) -> Cues:
+    from eligibility.facts import load_fact_specs
+
+    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    places = {
+        k: _words(v) for k, v in (yaml.safe_load(places_path.read_text(encoding="utf-8")) or {}).items()
+    }
+    specs = load_fact_specs()
+    unknown = sorted(set(raw) - set(FACT_NAMES))
+    if unknown:
+        raise ValueError(f"{path.name}: unknown facts: {unknown}")
+    figures: list[_Figure] = []
+    statuses: list[_Status] = []
+    lists: list[_List] = []
+    for name, body in raw.items():
+        kind = specs[name].kind
+        if kind == Kind.WAREHOUSES:
+            items = tuple(
+                _Figure(
+                    f"{name}.{item}",
+                    _ITEM_UNITS[item],
+                    _words(cue.get("words", [])),
+                    _words(body.get("anchors", [])),
+                )
+                for item, cue in (body.get("items") or {}).items()
+            )
+            lists.append(
+                _List(
+                    name,
+                    _words(body.get("anchors", [])),
+                    _words(body.get("repeat", [])),
+                    tuple(_expand(body.get("none", []), places)),
+                    items,
+                )
+            )
+        elif kind == Kind.YES_NO:
+            phrases = [(p, True) for p in _expand(body.get("yes", []), places)]
+            phrases += [(p, False) for p in _expand(body.get("no", []), places)]
+            statuses.append(_Status(name, tuple(sorted(phrases, key=lambda item: -len(item[0])))))
+        else:
+            unit = kind.unit
+            assert unit is not None
+            figures.append(
+                _Figure(
+                    name,
+                    unit,
+                    _words(body.get("words", [])),
+                    _words(body.get("context", [])),
+                    _words(body.get("unless", [])),
+                )
+            )
+    return Cues(tuple(figures), tuple(statuses), tuple(lists))
+
+
+# --- statements of status -------------------------------------------------------------------
+
+
+def _negated(text: str, start: int) -> bool:
+    before = text[max(0, start - 5) : start]
+    return any(before.endswith(word) for word in _NEGATION)
+
+
+def _statuses(text: str, cues: Cues) -> dict[str, bool]:
+    found: dict[str, bool] = {}
+    for status in cues.statuses:
+        taken: list[tuple[int, int]] = []
+        best: tuple[int, int, bool] | None = None  # (length, position, value)
+        for phrase, value in status.phrases:
+            for hit in re.finditer(re.escape(phrase), text):
+                start, end = hit.span()
+                if any(s <= start and end <= e for s, e in taken):
+                    continue  # inside a longer phrase already read ("不在衡阳纳税" holds "衡阳纳税")
+                taken.append((start, end))
+                stated = value != _negated(text, start)
+                candidate = (end - start, start, stated)
+                if best is None or candidate[:2] > best[:2]:
+                    best = candidate
+        if best is not None:
+            found[status.name] = best[2]
+    return found
+
+
+# --- figures ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Placed:
+    quantity: Quantity
+    start: int
+    end: int
+
+
+def _placed(text: str) -> list[_Placed]:
+    out: list[_Placed] = []
+    cursor = 0
+    for quantity in find_quantities(text):
+        start = text.find(quantity.text, cursor)
+        if start < 0:
+            start = cursor
+        end = start + len(quantity.text)
+        out.append(_Placed(quantity, start, end))
+        cursor = end
+    return out
+
+
+def _clause(text: str, start: int, end: int) -> tuple[int, int]:
+    left = max((m.end() for m in _CLAUSE.finditer(text, 0, start)), default=0)
+    right = next((m.start() for m in _CLAUSE.finditer(text, end)), len(text))
+    return left, right
+
+
+def _occurrences(text: str, figures: Sequence[_Figure]) -> dict[str, list[tuple[int, int]]]:
+    """Where each figure's words occur; an occurrence inside a longer one of another figure does
+    not count ("出口" inside "进出口")."""
+    spans = [
+        (m.start(), m.end(), figure.name)
+        for figure in figures
+        for word in figure.words
+        for m in re.finditer(re.escape(word), text)
+    ]
+    found: dict[str, list[tuple[int, int]]] = {}
+    for start, end, name in spans:
+        if any(s <= start and end <= e and (e - s) > (end - start) and n != name for s, e, n in spans):
+            continue
+        found.setdefault(name, []).append((start, end))
+    return found
+
+
+def _applies(figure: _Figure, text: str) -> bool:
+    if figure.context and not any(word in text for word in figure.context):
+        return False
+    return not any(word in text for word in figure.unless)
+
+
+def _fits(figure: _Figure, quantity: Quantity) -> bool:
+    if quantity.unit == Unit.NONE:  # a bare figure: money, a dollar volume, or a count
+        return figure.unit in (Unit.CNY, Unit.USD, Unit.COUNT)
+    return quantity.unit == figure.unit
+
+
+def _distance(placed: _Placed, spans: list[tuple[int, int]], clause: tuple[int, int]) -> int | None:
+    best: int | None = None
+    for start, end in spans:
+        if start < clause[0] or end > clause[1]:
+            continue
+        if end <= placed.start:
+            gap = placed.start - end
+        elif start >= placed.end:
+            gap = start - placed.end + _AFTER_PENALTY
+        else:
+            gap = 0
+        best = gap if best is None else min(best, gap)
+    return best
+
+
+def _bind(
+    text: str, placed: Sequence[_Placed], figures: Sequence[_Figure], prefer: Sequence[str]
+) -> list[tuple[_Placed, _Figure]]:
+    """Each figure of the message with the fact (or item field) it states, in message order."""
+    spans = _occurrences(text, figures)
+    live = [f for f in figures if _applies(f, text) or (f.name.split(".")[0] in prefer and "." in f.name)]
+    bound: list[tuple[_Placed, _Figure]] = []
+    for item in placed:
+        if item.quantity.unit == Unit.PERCENT:
+            continue
+        clause = _clause(text, item.start, item.end)
+        scored = []
+        for figure in live:
+            if not _fits(figure, item.quantity):
+                continue
+            gap = _distance(item, spans.get(figure.name, []), clause)
+            if gap is None:
+                continue
+            bare_order = (
+                (Unit.CNY, Unit.USD, Unit.COUNT).index(figure.unit) if item.quantity.unit == Unit.NONE else 0
+            )
+            scored.append((gap, figure.name not in prefer, bare_order, figure))
+        if scored:
+            bound.append((item, min(scored, key=lambda s: s[:3])[3]))
+            continue
+        fallback = next(
+            (
+                f
+                for f in live
+                if _fits(f, item.quantity)
+                and (
+                    f.name in prefer
+                    or f.name.split(".")[0] in prefer
+                    or ("." in f.name and item.quantity.unit == f.unit)
+                )
+            ),
+            None,
+        )
+        if fallback is not None:  # no word names it: the fact of the clause asked about
+            bound.append((item, fallback))
+    return bound
+
+
+def _repeats(text: str, placed: Sequence[_Placed], listing: _List) -> int:
+    """ "两个海外仓都是…" / "3 warehouses, each…": how many items one description stands for."""
+    if not any(word in text for word in listing.repeat):
+        return 1
+    for item in placed:
+        after = text[item.end : item.end + 6]
+        small = item.quantity.unit == Unit.COUNT or (item.quantity.unit == Unit.NONE and item.quantity.value < 20)
+        if small and any(after.lstrip("个座处家间 ").startswith(anchor) for anchor in listing.anchors):
+            return int(item.quantity.value)
+    return 1
+
+
+def _items(
+    text: str,
+    placed: Sequence[_Placed],
+    bound: Sequence[tuple[_Placed, _Figure]],
+    listing: _List,
+    prefer: Sequence[str],
+) -> list[dict[str, Decimal]] | None:
+    if any(phrase in text for phrase in listing.none):
+        return []
+    if listing.name not in prefer and not any(anchor in text for anchor in listing.anchors):
+        return None
+    columns: dict[str, list[Decimal]] = {}
+    for item, figure in bound:
+        if figure.name.startswith(listing.name + "."):
+            columns.setdefault(figure.name.split(".", 1)[1], []).append(item.quantity.value)
+    if not columns:
+        return None
+    count = max(len(values) for values in columns.values())
+    times = _repeats(text, placed, listing)
+    if count == 1 and times > 1:
+        columns = {k: v * times for k, v in columns.items()}
+        count = times
+    elif times == count:
+        columns = {k: v if len(v) == count else v[:1] * count for k, v in columns.items()}
+    items = [{k: v[i] for k, v in columns.items() if i < len(v)} for i in range(count)]
+    return [item for item in items if "area_m2" in item] or None
+
+
+def read_situation(text: str, specs: Mapping[str, FactSpec], *, prefer: Sequence[str] = ()) -> Situation:
+    """The facts `text` states. `prefer`: the facts of the clause the message asks about, which
+    take a figure no word names ("出口80万能拿多少" about 第5条) and win ties."""
+    cues = load_cues()
+    plain = normalize(text).lower()
+    facts: dict[str, Any] = dict(_statuses(plain, cues))
+    placed = _placed(plain)
+    item_figures = [f for listing in cues.lists for f in listing.items]
+    bound = _bind(plain, placed, [*cues.figures, *item_figures], prefer)
+    for item, figure in bound:
+        if "." not in figure.name and figure.name not in facts:
+            value = item.quantity.value
+            facts[figure.name] = int(value) if specs[figure.name].kind == Kind.COUNT else value
+    for listing in cues.lists:
+        items = _items(plain, placed, bound, listing, prefer)
+        if items is not None:
+            facts[listing.name] = items
+    return Situation(_valid(facts))
+
+
+def _valid(facts: dict[str, Any]) -> dict[str, Any]:
+    """Only values a profile could hold (a count that is no whole number is dropped, not guessed)."""
+    kept: dict[str, Any] = {}
+    for name, value in facts.items():
+        try:
+            Facts.model_validate({name: value})
+        except ValidationError:
+            continue
+        kept[name] = value
+    return kept

@@ -166,6 +166,8 @@ def _iter_quotes(entry: Entry) -> Iterable[tuple[str, str]]:
     for where, condition in conditions:
         if condition.quote:
             yield f"{where}.quote", condition.quote
+    for a, short in enumerate(entry.answers):
+        yield f"answers[{a}].quote", short.quote
 
 
 def _find_source(path: Path | None, source_file: str) -> Path:

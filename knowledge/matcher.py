@@ -63,6 +63,11 @@ class Referral:
     kind: Literal["out_of_scope", "greeting"]
     message: Localized
     office: str | None = None
+    office_en: str | None = None
+
+    def office_in(self, lang: str) -> str | None:
+        """Where to ask instead, in the reply's language."""
+        return (self.office_en or self.office) if lang == "en" else self.office
 
 
 @dataclass(frozen=True)
@@ -241,7 +246,9 @@ def load_topics(path: Path = TOPICS_FILE) -> list[_Topic]:
     raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     topics = []
     for item in raw["topics"]:
-        referral = Referral(item["id"], item["kind"], Localized(**item["message"]), item.get("office"))
+        referral = Referral(
+            item["id"], item["kind"], Localized(**item["message"]), item.get("office"), item.get("office_en")
+        )
         topics.append(
             _Topic(
                 referral,
@@ -325,7 +332,8 @@ class Matcher:
             phrases |= {h for h in hints if CJK.search(h)}
             phrases_en = {english_phrase(normalize(p)) for p in (*entry.keywords_en, entry.title.en)}
             phrases_en |= {english_phrase(h) for h in hints if not CJK.search(h)}
-            questions = tuple(normalize(q) for q in (*entry.questions, *extra.get(entry.id, ())))
+            asked = [q for short in entry.answers for q in short.questions]
+            questions = tuple(normalize(q) for q in (*entry.questions, *asked, *extra.get(entry.id, ())))
             docs.append(
                 _Doc(
                     entry.id,
@@ -528,6 +536,11 @@ class Matcher:
                     out.append(piece[i])
                     i += 1
         return "".join(out)
+
+    def reading(self, query: str) -> str:
+        """The question as the matcher reads it: normalised, homophone typos corrected (海外苍 →
+        海外仓) and pinyin spelled in Latin letters read as the base's words."""
+        return self._spelled(self.correct(normalize(query).lower()))
 
     def _english_hits(self, text: str) -> dict[int, float]:
         """English phrases (1 to 4 words, stemmed) found in the question."""

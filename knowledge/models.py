@@ -118,6 +118,16 @@ class Benefit(Strict):
         return self
 
 
+class ShortAnswer(Strict):
+    """A yes/no question the text answers without the asker's figures ("省级资金之外市里还能给吗"):
+    its phrasings, the one- or two-line answer, and the words of the text it rests on."""
+
+    questions: list[str] = Field(min_length=1)
+    answer: Literal["yes", "no", "depends"]
+    text: Localized
+    quote: str
+
+
 EntryKind = Literal["measure", "scope", "apply", "overlap", "validity"]
 
 
@@ -142,6 +152,7 @@ class Entry(Strict):
     synonyms: list[str] = []
     hints: list[str] = []  # words that point to the entry without deciding it (platform names…)
     questions: list[str] = []  # sample questions in users' words: tuning data for the matcher
+    answers: list[ShortAnswer] = []  # yes/no questions the text answers directly
     related: list[str] = []
 
     @model_validator(mode="after")

@@ -21,7 +21,7 @@ class Scripted(Assistant):
         super().__init__(base.kb, today=base.today)
         self.prepared = answer
 
-    def ask(self, query: str, lang: str = "zh") -> Answer:
+    def ask(self, query: str, lang: str = "zh", **context: object) -> Answer:
         return self.prepared
 
 
@@ -160,7 +160,7 @@ async def test_unanswered_when_there_is_none(talk: Conversation) -> None:
 
 
 class Broken(Assistant):
-    def ask(self, query: str, lang: str = "zh") -> Answer:
+    def ask(self, query: str, lang: str = "zh", **context: object) -> Answer:
         raise RuntimeError("matcher exploded")
 
 

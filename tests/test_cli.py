@@ -59,7 +59,7 @@ def test_kb_show_and_list(capsys: pytest.CaptureFixture[str]) -> None:
 def test_ask_json_shape(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["ask", "--json", "我们去年跨境出口80万美元能拿多少"]) == 0
     answer = json.loads(capsys.readouterr().out)
-    assert set(answer) == {"query", "outcome", "matches", "answer"}
+    assert set(answer) == {"query", "outcome", "matches", "answer", "direct"}
     assert answer["outcome"] == "answer"
     assert answer["matches"][0]["id"] == "m5"
     assert "超过50万美元" in answer["answer"]

@@ -74,7 +74,7 @@ async def test_forget_deletes_the_users_data_and_only_theirs(
         ForgetCB(action=ForgetAction.NO, user=USER).pack(),
     }
     [done] = texts(await talk.press(ForgetCB(action=ForgetAction.YES, user=USER).pack()))
-    assert "4 records" in done  # the interview, the language, two questions
+    assert "5 records" in done  # the interview, the language, two questions, the conversation context
 
     assert await rows_of(db, USER) == {"interview": 0, "language": 0, "questions": 0}
     assert await rows_of(db, OTHER) == before_other

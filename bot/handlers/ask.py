@@ -14,8 +14,9 @@ from bot import keyboards, views
 from bot.callbacks import PickCB
 from bot.format import esc
 from bot.handlers.start import send_welcome
-from bot.i18n import Translator
-from bot.replies import acknowledge, edit, send
+from bot.i18n import Catalogs, Translator
+from bot.replies import acknowledge, chat_of, edit, send
+from bot.store.conversations import Conversations
 from bot.store.users import QuestionLog
 from eligibility.answer import Answer, Assistant
 from knowledge.text import is_english
@@ -25,7 +26,7 @@ MAX_QUESTION = 1000  # characters; longer texts are cut before matching
 
 async def question_text(message: Message, bot: Bot) -> str:
     """The text without the bot's @mention (groups)."""
-    text = message.text or ""
+    text = message.text or message.caption or ""
     if message.chat.type == ChatType.PRIVATE:
         return text.strip()[:MAX_QUESTION]
     me = await bot.me()
@@ -47,6 +48,14 @@ async def log_question(qlog: QuestionLog, message: Message, lang: str, text: str
     )
 
 
+_MARKUP = re.compile(r"<[^>]*>|&[a-z]+;|[^\w\u4e00-\u9fff]+", re.IGNORECASE)
+
+
+def has_words(text: str) -> bool:
+    """Anything to read besides emoji, markup and punctuation ("👍", "<b>x</b>" has: x)."""
+    return bool(_MARKUP.sub("", text).strip())
+
+
 async def on_question(
     message: Message,
     bot: Bot,
@@ -55,18 +64,38 @@ async def on_question(
     assistant: Assistant,
     qlog: QuestionLog,
     state: FSMContext,
+    catalogs: Catalogs,
+    conversations: Conversations,
 ) -> None:
     text = await question_text(message, bot)
     chat_id = message.chat.id
     if not text:
         await send(bot, chat_id, t("ask.prompt"))
         return
+    if not has_words(re.sub(r"<[^>]*>", "", text)):  # emoji or markup only: nothing to answer or log
+        await send(bot, chat_id, t("fallback.sticker"), keyboards.menu(t))
+        return
     await bot.send_chat_action(chat_id, ChatAction.TYPING)
     # On the event loop: the matcher takes about a millisecond (see benchmarks/latency.py), less than
     # handing it to a thread costs under load (the GIL is shared either way).
-    # A question written in English gets its answer in English, whatever the interface language.
-    answer = assistant.ask(text, "en" if is_english(text) else lang)
+    # One language per reply: a question written in English is answered in English, whatever the
+    # interface language (its buttons and notes too).
+    reply_lang = "en" if is_english(text) else lang
+    says = catalogs[reply_lang]
+    user_id = message.from_user.id if message.from_user else chat_id
+    context = await conversations.get(chat_id, user_id)
+    answer = assistant.ask(text, reply_lang, context=context)
+    await conversations.put(chat_id, user_id, answer.context)
+    if answer.thanks:
+        await send(bot, chat_id, esc(answer.text))
+        return
     await log_question(qlog, message, lang, text, answer)
+    await reply(bot, chat_id, says, reply_lang, assistant, state, answer)
+
+
+async def reply(
+    bot: Bot, chat_id: int, t: Translator, lang: str, assistant: Assistant, state: FSMContext, answer: Answer
+) -> None:
     kb = assistant.kb
     if answer.outcome == "answer":
         entry = kb.entries[answer.entry_ids[0]]
@@ -79,8 +108,9 @@ async def on_question(
         parts = [esc(answer.text)]
         referral = answer.decision.referral
         if referral is not None:
-            if referral.office and referral.office not in answer.text:
-                parts.append(t("ask.office", office=esc(referral.office)))
+            office = referral.office_in(lang)
+            if office and office not in answer.text:
+                parts.append(t("ask.office", office=esc(office)))
         elif (contact := kb.documents[0].contact) is not None:
             parts.append(t("ask.contact", contact=esc(contact.get(lang))))
         parts.append(t("ask.logged"))
@@ -88,20 +118,37 @@ async def on_question(
 
 
 async def on_pick(
-    callback: CallbackQuery, callback_data: PickCB, bot: Bot, t: Translator, lang: str, assistant: Assistant
+    callback: CallbackQuery,
+    callback_data: PickCB,
+    bot: Bot,
+    t: Translator,
+    lang: str,
+    assistant: Assistant,
+    conversations: Conversations,
 ) -> None:
-    """A "did you mean" candidate: the clarify message becomes that entry's answer."""
+    """A "did you mean" candidate: the clarify message becomes that entry's answer — to the
+    question that was asked, with its figures."""
     kb = assistant.kb
     entry = kb.get(callback_data.id)
     if entry is None:
         await acknowledge(callback, t("stale.entry"), alert=True)
         return
     await acknowledge(callback)
-    await edit(bot, callback, views.card(assistant.card(entry.id, lang)), keyboards.answer(t, kb, entry))
+    chat_id = chat_of(callback)
+    context = await conversations.get(chat_id, callback.from_user.id)
+    if context.pending:
+        answer = assistant.answer_with(entry.id, context, lang)
+        await conversations.put(chat_id, callback.from_user.id, answer.context)
+        text = answer.text
+    else:
+        text = assistant.card(entry.id, lang)
+    await edit(bot, callback, views.card(text), keyboards.answer(t, kb, entry))
 
 
 def make_router() -> Router:
     router = Router(name="ask")
     router.message.register(on_question, F.text, ~F.text.startswith("/"))
+    # a photo or a document with a caption: the caption is the question
+    router.message.register(on_question, F.caption, ~F.caption.startswith("/"))
     router.callback_query.register(on_pick, PickCB.filter())
     return router

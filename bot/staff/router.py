@@ -1,6 +1,15 @@
 """Staff only (ADMIN_IDS): the questions the assistant could not answer (/unanswered), and the
-knowledge-base work of bot/staff/actions.py, all behind one check of the sender. A staff button
-pressed by anyone else (forged, or under a forwarded message) gets a refusal and changes nothing.
+knowledge-base work, one module per job, all behind one check of the sender:
+
+inbox.py     /inbox and its groups: attach to an entry, rule out of scope (a referral), ignore
+edit.py      /edit [ID], the guided edit of an entry's fields or the validity dates
+history.py   /history [ID], /rollback N, the undo buttons, /conflicts
+transfer.py  /export, and a .yaml sent as a document (an import)
+stats.py     /stats
+confirm.py   saving or dropping what any of them previewed, /cancel
+
+A staff button pressed by anyone else (forged, or under a forwarded message) gets a refusal and
+changes nothing.
 """
 
 from __future__ import annotations
@@ -17,8 +26,9 @@ from bot.config import Settings
 from bot.format import esc
 from bot.i18n import Translator
 from bot.replies import acknowledge, send
-from bot.staff import actions
+from bot.staff import confirm, edit, history, inbox, stats, transfer
 from bot.staff.callbacks import is_staff_button
+from bot.staff.flow import StaffFlowMiddleware
 from bot.store.users import QuestionLog
 
 logger = logging.getLogger("policybot")
@@ -53,8 +63,13 @@ def make_router() -> Router:
     staff_only = Router(name="staff-only")
     staff_only.message.filter(is_admin, F.chat.type == ChatType.PRIVATE)
     staff_only.callback_query.filter(is_admin)
+    flow = StaffFlowMiddleware()  # outer: the jobs' filters read the staff flow too
+    staff_only.message.outer_middleware(flow)
+    staff_only.callback_query.outer_middleware(flow)
     staff_only.message.register(on_unanswered, Command("unanswered"))
-    staff_only.include_router(actions.make_router())
+    # confirm first: /cancel while a staff flow is busy is theirs, not the interview's
+    jobs = (confirm, inbox, edit, history, transfer, stats)
+    staff_only.include_routers(*(job.make_router() for job in jobs))
     guard = Router(name="staff-guard")
     guard.callback_query.register(on_refused, is_staff_button)
     router = Router(name="admin")

@@ -8,12 +8,12 @@ from typing import Any
 from bot.format import esc
 from bot.i18n import Translator
 from bot.staff.describe import describe, short, when
-from bot.staff.forms import DATE_FIELDS, LIST_FIELDS, LOCALIZED_FIELDS, NOTES, for_editing
+from bot.staff.forms import DATE_FIELDS, LIST_FIELDS, LOCALIZED_FIELDS, NOTES, InputError, for_editing
 from bot.store.inbox import Group, Sort
 from bot.store.stats import Stats
 from bot.store.versions import REFERRAL, Change, ConflictRow, Version
 from bot.views import heading
-from knowledge.loader import KnowledgeBase
+from knowledge.loader import KnowledgeBase, KnowledgeError
 from knowledge.matcher import Decision
 from knowledge.overlay import DOCUMENT
 
@@ -32,6 +32,15 @@ def target_label(t: Translator, kb: KnowledgeBase, target: str) -> str:
 def field_label(t: Translator, field: str) -> str:
     key = f"staff.field.{field.removeprefix('validity.')}"
     return t(key) if key in t else field
+
+
+def refused(t: Translator, exc: InputError | KnowledgeError) -> str:
+    """Why typed text, or a change, was refused (nothing was saved)."""
+    if isinstance(exc, InputError):
+        reason = t(exc.key, **{k: esc(str(v)) for k, v in exc.values.items()})
+    else:
+        reason = esc(str(exc))
+    return t("staff.refused", reason=reason)
 
 
 def change_html(t: Translator, kb: KnowledgeBase, change: Change, *, of: str | None = None) -> list[str]:

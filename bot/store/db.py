@@ -32,6 +32,8 @@ from typing import Any, Final
 
 import aiosqlite
 
+from bot.store.web import SCHEMA as WEB_SCHEMA
+
 __all__ = ["DEFAULT_BUSY_TIMEOUT_MS", "MEMORY", "MIGRATIONS", "Database", "DatabaseError", "open_database"]
 
 MEMORY: Final = ":memory:"
@@ -172,6 +174,21 @@ MIGRATIONS: list[str] = [
     CREATE TABLE staff_menus (
         chat_id INTEGER PRIMARY KEY
     );
+    """,
+    # 5: the web door (bot/web/, SQL in bot/store/web.py): a session per browser with its own user
+    # id (from 9_000_000_000_000 up), each web chat's transcript, and the files the bot sent there.
+    WEB_SCHEMA,
+    # 6: each chat's conversation context for free questions (bot/store/conversations.py): the
+    # clause being discussed and the facts stated, so a follow-up ("那1500平米的呢") is read with it.
+    """
+    CREATE TABLE conversations (
+        chat_id    INTEGER NOT NULL,
+        user_id    INTEGER NOT NULL,
+        data       TEXT    NOT NULL,
+        updated_at INTEGER NOT NULL,
+        PRIMARY KEY (chat_id, user_id)
+    ) WITHOUT ROWID;
+    CREATE INDEX conversations_user_id ON conversations (user_id);
     """,
 ]
 

@@ -10,6 +10,8 @@ Kept, in SQLite:
   knowledge base does not answer; deleted after ``QUESTION_LOG_RETENTION_DAYS`` (90), by
   :meth:`Privacy.purge` at start and daily;
 * ``blocked_chats``: that the user blocked the bot (so it stops writing), until they write again;
+* ``conversations``: the clause and facts of the user's recent free questions (30 minutes), so a
+  follow-up is read with them;
 * ``update_journal``: an update between being fetched and being handled (seconds), so that a crash
   loses nothing.
 
@@ -70,7 +72,8 @@ class Privacy:
 
     async def forget(self, user_id: int) -> Forgotten:
         """Delete everything kept about `user_id`: interviews (any chat), language, questions,
-        the blocked mark, and updates of theirs still waiting in the journal."""
+        the conversation context and the blocked mark. (Updates waiting in the polling journal
+        are handled within seconds and then deleted; they are not searched here.)"""
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
                 "DELETE FROM fsm_storage WHERE user_id = ? OR chat_id = ?", (user_id, user_id)
@@ -84,6 +87,10 @@ class Privacy:
             questions = cursor.rowcount
             cursor = await conn.execute("DELETE FROM blocked_chats WHERE chat_id = ?", (user_id,))
             other = cursor.rowcount
+            cursor = await conn.execute(
+                "DELETE FROM conversations WHERE user_id = ? OR chat_id = ?", (user_id, user_id)
+            )
+            other += cursor.rowcount
         # Their in-memory caches (the rows are gone already; these delete nothing more).
         if isinstance(self.storage, SQLiteStorage):
             await self.storage.forget_user(user_id)
