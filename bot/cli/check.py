@@ -13,6 +13,7 @@ from bot.cli.common import add_kb, add_reading, dumps, fail, kb_dir, today
 if TYPE_CHECKING:
     from eligibility.profiles import Profile
     from eligibility.screening import Screening
+    from knowledge.loader import KnowledgeBase
 
 
 def cmd_check(args: argparse.Namespace) -> int:
@@ -28,6 +29,8 @@ def cmd_check(args: argparse.Namespace) -> int:
     except ProfileError as exc:
         return fail(f"error: {exc}")
     results = [(p, screen(kb, p.facts, on)) for p in profiles]
+    if args.pdf or args.png:
+        return _report(args, kb, results)
     if path.suffix.lower() == ".csv":
         _write_csv(results, [m.id for m in kb.measures()])
         return 0
@@ -39,6 +42,31 @@ def cmd_check(args: argparse.Namespace) -> int:
             print(dumps(data, indent=None if path.suffix.lower() == ".jsonl" else 2))
         else:
             _print_screening(data)
+    return 0
+
+
+def _report(args: argparse.Namespace, kb: KnowledgeBase, results: list[tuple[Profile, Screening]]) -> int:
+    """The one-page report of a single profile, as a PDF (and/or a PNG of the same page)."""
+    from bot.i18n import Catalogs
+    from bot.report.fonts import FontMissing, find_cjk_font
+    from bot.report.pdf import screening_pdf
+    from bot.report.png import pdf_to_png
+    from eligibility.facts import load_fact_specs
+
+    if len(results) != 1:
+        return fail(f"error: --pdf/--png report one profile; {args.profile} has {len(results)}")
+    profile, screening = results[0]
+    try:
+        font = find_cjk_font(args.font)
+    except FontMissing as exc:
+        return fail(f"error: {exc}")
+    pdf = screening_pdf(
+        kb, load_fact_specs(), screening, Catalogs.load()[args.lang], enterprise=profile.label, font=font
+    )
+    if args.pdf:
+        Path(args.pdf).write_bytes(pdf)
+    if args.png:
+        Path(args.png).write_bytes(pdf_to_png(pdf))
     return 0
 
 
@@ -82,4 +110,7 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     check.add_argument("profile")
     add_reading(check, "screen as of this day (YYYY-MM-DD)")
     add_kb(check)
+    check.add_argument("--pdf", metavar="FILE", help="write the one-page pre-screening report as a PDF")
+    check.add_argument("--png", metavar="FILE", help="…and/or the same page as a PNG picture")
+    check.add_argument("--font", metavar="FILE", help="a Chinese .ttf/.ttc font (default: a system one)")
     check.set_defaults(handler=cmd_check)
