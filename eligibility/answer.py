@@ -29,6 +29,7 @@ from eligibility.situation import Situation, read_situation
 from knowledge.loader import KnowledgeBase
 from knowledge.matcher import Decision, Match, Matcher, Ruling
 from knowledge.models import Entry, Localized, ShortAnswer
+from knowledge.numbers import find_quantities
 from knowledge.render import format_money, format_quantity, render_card
 from knowledge.text import is_english, normalize, strip_punct
 from knowledge.units import Unit
@@ -486,7 +487,9 @@ def _measure_answer(
         elif total:
             said_zh, said_en = _figures(stated, "zh"), _figures(stated, "en")
             lines_zh.append(f"可以：按您提到的 {said_zh}，{head_zh}最高 {_money(total, 'zh')}。")
-            lines_en.append(f"Yes: with the figures you gave ({said_en}), {head_en} gives up to {_money(total, 'en')}.")
+            lines_en.append(
+                f"Yes: with the figures you gave ({said_en}), {head_en} gives up to {_money(total, 'en')}."
+            )
         else:
             lines_zh.append(f"可以：符合{head_zh}的条件（文件未定具体金额）。")
             lines_en.append(f"Yes: that meets {head_en}'s conditions (the text sets no figure).")
@@ -625,7 +628,7 @@ class Assistant:
         decision = matcher.decide(query)
         top = decision.matches[0] if decision.matches else None
         prefer = self._prefer(context.entry, top.id if top else None)
-        situation = read_situation(matcher.reading(query), self._specs, prefer=prefer)
+        situation = self._read(query, prefer)
         known = merge_facts(context.known, situation.facts)
         entry_id, facts = self._topic(decision, context, situation, query)
         if entry_id is None:
@@ -647,14 +650,19 @@ class Assistant:
         """A "did you mean" choice: the waiting question answered with the chosen entry and the
         figures it carried."""
         query = context.pending or ""
-        facts = merge_facts(
-            context.facts, read_situation(query, self._specs, prefer=self._prefer(entry_id, None)).facts
-        )
+        facts = merge_facts(context.facts, self._read(query, self._prefer(entry_id, None)).facts)
         decision = Decision(query, "answer", (Match(entry_id, 0.0),))
         entry = self.kb.entries[entry_id]
         return self._answer(
             decision, entry, facts, lang, Context(entry_id, facts, context.known, None), query
         )
+
+    def _read(self, query: str, prefer: Sequence[str], only: Sequence[str] | None = None) -> Situation:
+        """The situation the message states, as typed and as the matcher reads it (homophone
+        typos corrected: 海外苍 → 海外仓); where the two differ, the words as typed win."""
+        typed = read_situation(query, self._specs, prefer=prefer, only=only)
+        corrected = read_situation(self.matcher.reading(query), self._specs, prefer=prefer, only=only)
+        return corrected.merged(typed)
 
     def _prefer(self, *entry_ids: str | None) -> tuple[str, ...]:
         names: list[str] = []
@@ -673,10 +681,10 @@ class Assistant:
         previous = context.entry if context.entry in kb.entries else None
         top = decision.matches[0] if decision.matches else None
         referral = decision.referral
-        base_failed = any(
-            situation.facts.get(n) is False
-            for n in ("registered_in_hengyang", "pays_tax_in_hengyang", "cbec_in_customs_stats")
+        base = _base_facts(
+            kb, previous or (top.id if top and top.id in kb.entries else next(iter(kb.entries)))
         )
+        base_failed = any(situation.facts.get(n) is False for n in base if n != "independent_legal_person")
         if (
             referral is not None
             and referral.kind == "out_of_scope"
@@ -686,29 +694,15 @@ class Assistant:
             scope = next(
                 (e.id for e in kb if e.kind == "scope"), None
             )  # "我们在长沙注册的": 不能，须在衡阳注册
-            return (previous if previous and kb.entries[previous].kind == "measure" else scope), merge_facts(
-                context.facts if previous else {}, situation.facts
-            )
+            keep = previous if previous and kb.entries[previous].kind == "measure" else scope
+            return keep, merge_facts(context.facts if previous else {}, situation.facts)
         if referral is not None:
             return None, {}
-        followup = previous is not None and (is_followup(query) or bool(situation))
+        if previous is not None:
+            carried = self._followup(decision, context, previous, query, base)
+            if carried is not None:
+                return previous, carried
         if decision.outcome == "answer" and top is not None:
-            if top.id == previous:
-                return top.id, merge_facts(context.facts, situation.facts)
-            if (
-                followup
-                and top.score < STRONG
-                and set(situation.facts)
-                <= set(self._prefer(previous))
-                | {
-                    "registered_in_hengyang",
-                    "pays_tax_in_hengyang",
-                    "independent_legal_person",
-                    "cbec_in_customs_stats",
-                }
-            ):
-                assert previous is not None
-                return previous, merge_facts(context.facts, situation.facts)
             return top.id, dict(situation.facts)
         if decision.outcome == "clarify" and situation:
             # "出口80万美元，社保交了60万": the figures say which clauses are meant; the first leads
@@ -716,9 +710,31 @@ class Assistant:
             chosen = next((c for c in decision.choices if _own_facts(kb.entries[c]) & stated), None)
             if chosen is not None:
                 return chosen, dict(situation.facts)
-        if followup and previous is not None:
-            return previous, merge_facts(context.facts, situation.facts)
         return None, {}
+
+    def _followup(
+        self, decision: Decision, context: Context, previous: str, query: str, base: Sequence[str]
+    ) -> dict[str, Any] | None:
+        """The facts of a follow-up on `previous` ("那如果是1500平米呢", "花了7万"), or None when the
+        message opens a topic of its own."""
+        top = decision.matches[0] if decision.matches else None
+        if top is not None and top.id == previous:
+            only = None
+        elif (
+            decision.outcome == "answer"
+            and top is not None
+            and top.score >= STRONG
+            and not is_followup(query)
+        ):
+            return None  # names its own topic
+        else:
+            only = [*self._prefer(previous), *base]
+        reading = self._read(query, self._prefer(previous), only)
+        figures = [q for q in find_quantities(normalize(query)) if q.unit != Unit.PERCENT]
+        carried_on = is_followup(query) and decision.outcome != "answer"  # "那第二个呢"
+        if only is not None and not reading and (figures or not carried_on):
+            return None  # nothing about the clause under discussion: a question of its own
+        return merge_facts(context.facts, reading.facts)
 
     def _unanswered(
         self, decision: Decision, lang: str, context: Context, situation: Situation, query: str

@@ -267,11 +267,18 @@ def _distance(placed: _Placed, spans: list[tuple[int, int]], clause: tuple[int, 
 
 
 def _bind(
-    text: str, placed: Sequence[_Placed], figures: Sequence[_Figure], prefer: Sequence[str]
+    text: str,
+    placed: Sequence[_Placed],
+    figures: Sequence[_Figure],
+    prefer: Sequence[str],
+    only: Sequence[str] | None = None,
 ) -> list[tuple[_Placed, _Figure]]:
     """Each figure of the message with the fact (or item field) it states, in message order."""
     spans = _occurrences(text, figures)
-    live = [f for f in figures if _applies(f, text) or (f.name.split(".")[0] in prefer and "." in f.name)]
+    if only is not None:  # a follow-up: its figures are about the facts already under discussion
+        live = [f for f in figures if f.name.split(".")[0] in only]
+    else:
+        live = [f for f in figures if _applies(f, text) or (f.name.split(".")[0] in prefer and "." in f.name)]
     bound: list[tuple[_Placed, _Figure]] = []
     for item in placed:
         if item.quantity.unit == Unit.PERCENT:
@@ -288,6 +295,13 @@ def _bind(
                 (Unit.CNY, Unit.USD, Unit.COUNT).index(figure.unit) if item.quantity.unit == Unit.NONE else 0
             )
             scored.append((gap, figure.name not in prefer, bare_order, figure))
+        if not scored:  # a list's item ("一个36万，一个42万") may name its field a clause earlier
+            whole = (0, len(text))
+            for figure in live:
+                if "." in figure.name and _fits(figure, item.quantity):
+                    gap = _distance(item, spans.get(figure.name, []), whole)
+                    if gap is not None:
+                        scored.append((gap, False, 0, figure))
         if scored:
             bound.append((item, min(scored, key=lambda s: s[:3])[3]))
             continue
@@ -315,7 +329,9 @@ def _repeats(text: str, placed: Sequence[_Placed], listing: _List) -> int:
         return 1
     for item in placed:
         after = text[item.end : item.end + 6]
-        small = item.quantity.unit == Unit.COUNT or (item.quantity.unit == Unit.NONE and item.quantity.value < 20)
+        small = item.quantity.unit == Unit.COUNT or (
+            item.quantity.unit == Unit.NONE and item.quantity.value < 20
+        )
         if small and any(after.lstrip("个座处家间 ").startswith(anchor) for anchor in listing.anchors):
             return int(item.quantity.value)
     return 1
@@ -349,19 +365,49 @@ def _items(
     return [item for item in items if "area_m2" in item] or None
 
 
-def read_situation(text: str, specs: Mapping[str, FactSpec], *, prefer: Sequence[str] = ()) -> Situation:
+_AREA_WORDS = re.compile(r"\s*(?:square\s+met(?:er|re)s?|sq\.?\s?m(?:eters|etres)?|sqm|㎡)(?![a-z])")
+_COUNT_AFTER_FIGURE = re.compile(r"(?<=[\d万千亿])(?=[一两二三]个)")
+
+
+_BARE_PING = re.compile(r"(?<=[\d十百千万两一二三四五六七八九])平(?![方米台安均整衡])")
+
+
+def _prepare(text: str) -> str:
+    """What people type, made plain for the number reader: "1000 sqm" and "800平能…" → 平米; a
+    colon or an "一个" right after a figure ("各36万一个42万") starts a new clause."""
+    text = _BARE_PING.sub("平米", _AREA_WORDS.sub("平米", text))
+    text = text.replace("：", "，").replace(":", "，")
+    return _COUNT_AFTER_FIGURE.sub("，", text)
+
+
+def read_situation(
+    text: str, specs: Mapping[str, FactSpec], *, prefer: Sequence[str] = (), only: Sequence[str] | None = None
+) -> Situation:
     """The facts `text` states. `prefer`: the facts of the clause the message asks about, which
-    take a figure no word names ("出口80万能拿多少" about 第5条) and win ties."""
+    take a figure no word names ("出口80万能拿多少" about 第5条) and win ties. `only`: read a
+    follow-up ("那1500平米的呢") as being about these facts alone."""
     cues = load_cues()
-    plain = normalize(text).lower()
+    plain = _prepare(normalize(text).lower())
     facts: dict[str, Any] = dict(_statuses(plain, cues))
+    if only is not None:
+        facts = {k: v for k, v in facts.items() if k in only}
+        prefer = tuple(dict.fromkeys([*only, *prefer]))
     placed = _placed(plain)
     item_figures = [f for listing in cues.lists for f in listing.items]
-    bound = _bind(plain, placed, [*cues.figures, *item_figures], prefer)
+    bound = _bind(plain, placed, [*cues.figures, *item_figures], prefer, only)
+    clauses: dict[str, set[tuple[int, int]]] = {}
     for item, figure in bound:
-        if "." not in figure.name and figure.name not in facts:
-            value = item.quantity.value
+        if "." in figure.name:
+            continue
+        value = item.quantity.value
+        where = _clause(plain, item.start, item.end)
+        if figure.name not in facts:
             facts[figure.name] = int(value) if specs[figure.name].kind == Kind.COUNT else value
+            clauses[figure.name] = {where}
+        elif specs[figure.name].kind == Kind.CNY and where not in clauses.get(figure.name, set()):
+            # costs of one kind in separate clauses add up ("查验设备60万，溯源系统40万")
+            facts[figure.name] = facts[figure.name] + value
+            clauses[figure.name].add(where)
     for listing in cues.lists:
         items = _items(plain, placed, bound, listing, prefer)
         if items is not None:
