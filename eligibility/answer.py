@@ -330,10 +330,12 @@ def direct_answer(
     stated = dict(facts)
     base = _base_facts(kb, entry.id) if kb.scope_of(entry.id) is not None else []
     failed_base = [n for n in base if stated.get(n) is False]
+    short = short_answer(entry, query) if query and yes_no and not failed_base else None
+    if short is not None:  # the text answers this very question: its answer comes first
+        return Direct(
+            short.answer, None, entry.id if entry.kind == "measure" else None, stated, (), short.text
+        )
     if entry.kind == "measure":
-        short = short_answer(entry, query) if query and not (_own_facts(entry) & set(stated)) else None
-        if short is not None and not failed_base:
-            return Direct(short.answer, None, entry.id, stated, (), short.text)
         return _measure_answer(kb, entry, stated, specs, yes_no=yes_no, failed_base=failed_base, query=query)
     if failed_base:  # "我们是分公司能申请吗": the general eligibility answers it
         why = _labels(kb, specs, failed_base, "zh"), _labels(kb, specs, failed_base, "en")
@@ -348,9 +350,15 @@ def direct_answer(
                 en=f"No: the policy requires that the applicant {why[1]}." + _status_hint(failed_base, "en"),
             ),
         )
-    short = short_answer(entry, query) if query else None
-    if short is not None:
-        return Direct(short.answer, None, None, stated, (), short.text)
+    if entry.kind == "overlap" and yes_no:  # "能两个都拿吗": the better one only
+        return Direct(
+            "no",
+            None,
+            None,
+            stated,
+            (),
+            Localized(zh="不能重复享受：" + entry.summary.zh, en="No double support: " + entry.summary.en),
+        )
     if entry.kind == "validity" and yes_no:
         doc = kb.document_of(entry.id)
         if status.in_force:
@@ -684,18 +692,14 @@ class Assistant:
         base = _base_facts(
             kb, previous or (top.id if top and top.id in kb.entries else next(iter(kb.entries)))
         )
-        base_failed = any(situation.facts.get(n) is False for n in base if n != "independent_legal_person")
-        if (
-            referral is not None
-            and referral.kind == "out_of_scope"
-            and referral.id == "other_places"
-            and base_failed
-        ):
-            scope = next(
-                (e.id for e in kb if e.kind == "scope"), None
-            )  # "我们在长沙注册的": 不能，须在衡阳注册
+        scope = next((e.id for e in kb if e.kind == "scope"), None)
+        failed = [n for n in base if situation.facts.get(n) is False]
+        if failed and referral is not None and referral.id == "other_places":
+            # "我们在长沙注册的": 不能，须在衡阳注册 — the scope answers, not another city's policy
             keep = previous if previous and kb.entries[previous].kind == "measure" else scope
             return keep, merge_facts(context.facts if previous else {}, situation.facts)
+        if failed and decision.outcome == "decline" and referral is None and scope is not None:
+            return scope, dict(situation.facts)  # "走外地海关报关的能申请吗": the scope says no
         if referral is not None:
             return None, {}
         if previous is not None:
