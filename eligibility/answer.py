@@ -18,7 +18,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import ValidationError
 from rapidfuzz import fuzz
 
@@ -26,7 +25,7 @@ from eligibility.facts import Facts, FactSpec, load_fact_specs
 from eligibility.labels import fact_label
 from eligibility.rules import MeasureResult, evaluate
 from eligibility.situation import Situation, read_situation
-from knowledge.loader import KnowledgeBase
+from knowledge.loader import KnowledgeBase, read_yaml
 from knowledge.matcher import Decision, Match, Matcher, Ruling
 from knowledge.models import Entry, Localized, ShortAnswer
 from knowledge.numbers import find_quantities
@@ -70,7 +69,7 @@ class Asking:
 
 @lru_cache(maxsize=1)
 def load_asking(path: Path = ASKING_FILE) -> Asking:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = read_yaml(path)
 
     def words(key: str) -> tuple[str, ...]:
         return tuple(normalize(str(w)).lower() for w in raw.get(key, []))

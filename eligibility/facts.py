@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from decimal import Decimal
 from enum import StrEnum
+from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from knowledge.loader import read_yaml
 from knowledge.models import Localized
 from knowledge.units import Unit
 
@@ -162,8 +163,15 @@ FACTS_FILE = Path(__file__).resolve().parent / "data" / "facts.yaml"
 SECTIONS = frozenset({"activities"})  # top-level keys of the fact file that are not facts (eligibility/interview.py)
 
 
+@lru_cache(maxsize=4)
+def _fact_file(path: Path) -> dict[str, Any]:
+    """The fact file, parsed once per process (every door and the situation reader ask for it)."""
+    raw: dict[str, Any] = read_yaml(path)
+    return raw
+
+
 def load_fact_specs(path: Path = FACTS_FILE) -> dict[str, FactSpec]:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = _fact_file(path)
     specs = {name: FactSpec(name=name, **body) for name, body in raw.items() if name not in SECTIONS}
     missing = set(FACT_NAMES) - set(specs)
     extra = set(specs) - set(FACT_NAMES)

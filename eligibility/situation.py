@@ -15,10 +15,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 
 from eligibility.facts import FACT_NAMES, Facts, FactSpec, Kind
+from knowledge.loader import read_yaml
 from knowledge.numbers import Quantity, find_quantities
 from knowledge.text import normalize
 from knowledge.units import Unit
@@ -114,9 +114,9 @@ def _expand(phrases: Iterable[Any], places: Mapping[str, Sequence[str]]) -> list
 def load_cues(path: Path = CUES_FILE, places_path: Path = PLACES_FILE) -> Cues:
     from eligibility.facts import load_fact_specs
 
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    raw = read_yaml(path) or {}
     places = {
-        k: _words(v) for k, v in (yaml.safe_load(places_path.read_text(encoding="utf-8")) or {}).items()
+        k: _words(v) for k, v in (read_yaml(places_path) or {}).items()
     }
     specs = load_fact_specs()
     unknown = sorted(set(raw) - set(FACT_NAMES))
@@ -173,14 +173,21 @@ def _negated(text: str, start: int) -> bool:
     return any(before.endswith(word) for word in _NEGATION)
 
 
+def _find(text: str, word: str) -> Iterable[tuple[int, int]]:
+    """Every occurrence of `word` (plain search: a regex per phrase costs more than the reading)."""
+    start = text.find(word)
+    while start >= 0 and word:
+        yield start, start + len(word)
+        start = text.find(word, start + 1)
+
+
 def _statuses(text: str, cues: Cues) -> dict[str, bool]:
     found: dict[str, bool] = {}
     for status in cues.statuses:
         taken: list[tuple[int, int]] = []
         best: tuple[int, int, bool] | None = None  # (length, position, value)
         for phrase, value in status.phrases:
-            for hit in re.finditer(re.escape(phrase), text):
-                start, end = hit.span()
+            for start, end in _find(text, phrase):
                 if any(s <= start and end <= e for s, e in taken):
                     continue  # inside a longer phrase already read ("不在衡阳纳税" holds "衡阳纳税")
                 taken.append((start, end))
@@ -225,12 +232,7 @@ def _clause(text: str, start: int, end: int) -> tuple[int, int]:
 def _occurrences(text: str, figures: Sequence[_Figure]) -> dict[str, list[tuple[int, int]]]:
     """Where each figure's words occur; an occurrence inside a longer one of another figure does
     not count ("出口" inside "进出口")."""
-    spans = [
-        (m.start(), m.end(), figure.name)
-        for figure in figures
-        for word in figure.words
-        for m in re.finditer(re.escape(word), text)
-    ]
+    spans = [(start, end, figure.name) for figure in figures for word in figure.words for start, end in _find(text, word)]
     found: dict[str, list[tuple[int, int]]] = {}
     for start, end, name in spans:
         if any(s <= start and end <= e and (e - s) > (end - start) and n != name for s, e, n in spans):

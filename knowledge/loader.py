@@ -9,8 +9,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import yaml
 from pydantic import ValidationError
@@ -26,7 +27,17 @@ class KnowledgeError(ValueError):
     """A data file is not valid; the message says where and why."""
 
 
-class _StrictLoader(yaml.SafeLoader):
+# libyaml's parser where PyYAML was built with it (several times faster on the policy files);
+# the constructors, and so the checks below, are the same Python code either way.
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+def read_yaml(path: Path) -> Any:
+    """A data file of the project's own (lexicons, cues): plain YAML, read fast."""
+    return yaml.load(path.read_text(encoding="utf-8"), Loader=_SafeLoader)
+
+
+class _StrictLoader(_SafeLoader):  # type: ignore[misc,valid-type]
     """YAML loader that refuses duplicate keys (PyYAML keeps the last one silently)."""
 
 
@@ -74,26 +85,72 @@ class Policy:
         return self.data.document
 
 
+KEY_SEP: Final = "/"  # a qualified entry key: "hengzhengfa-2026-9/m2"
+MAX_KEY_BYTES: Final = 40  # a key travels in button payloads (Telegram: 64 bytes with the rest)
+
+
+def entry_keys(documents: Iterable[tuple[str, date, Iterable[str]]]) -> dict[tuple[str, str], str]:
+    """The key of every (document id, entry id): the entry's own id, unless a document printed
+    earlier (or, on the same day, with a smaller id) uses it — then "DOC/ID". So the ids of the
+    first document (m1…m16, scope…: public in `check --json` and the CSV) never change when a
+    successor reusing them is added. Pure, so the version store keys raw documents alike."""
+    keys: dict[tuple[str, str], str] = {}
+    taken: set[str] = set()
+    for doc, _, ids in sorted(documents, key=lambda d: (d[1], d[0])):
+        for entry_id in ids:
+            key = entry_id if entry_id not in taken else f"{doc}{KEY_SEP}{entry_id}"
+            keys[(doc, entry_id)] = key
+            taken.add(entry_id)
+    return keys
+
+
 @dataclass(frozen=True)
 class KnowledgeBase:
+    """Every document's entries by key (see `entry_keys`). The entries kept here are copies
+    whose `id` is the key and whose `related` names keys, so code that passes `entry.id` around
+    never confuses two documents' "m2"."""
+
     policies: tuple[Policy, ...]
     entries: dict[str, Entry] = field(init=False)
     _policy_of: dict[str, Policy] = field(init=False, repr=False)
+    _keys: dict[tuple[str, str], str] = field(init=False, repr=False)
+    _raw: dict[str, str] = field(init=False, repr=False)
+    _by_doc: dict[str, tuple[Entry, ...]] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
+        docs = [p.document.id for p in self.policies]
+        if len(docs) != len(set(docs)):
+            twice = next(d for d in docs if docs.count(d) > 1)
+            raise KnowledgeError(f"document '{twice}' is given twice")
+        keys = entry_keys(
+            (p.document.id, p.document.printed, [e.id for e in p.data.entries]) for p in self.policies
+        )
         entries: dict[str, Entry] = {}
         owner: dict[str, Policy] = {}
+        by_doc: dict[str, tuple[Entry, ...]] = {}
         for policy in self.policies:
+            doc = policy.document.id
+            keyed = []
             for entry in policy.data.entries:
-                if entry.id in entries:
+                key = keys[(doc, entry.id)]
+                if len(key.encode()) > MAX_KEY_BYTES:
                     raise KnowledgeError(
-                        f"entry id '{entry.id}' is used by both {owner[entry.id].document.id} "
-                        f"and {policy.document.id}"
+                        f"{doc}: entry {entry.id}: its key '{key}' is longer than {MAX_KEY_BYTES} bytes "
+                        "(shorten the document id or the entry id)"
                     )
-                entries[entry.id] = entry
-                owner[entry.id] = policy
+                related = [keys[(doc, r)] for r in entry.related]
+                keyed_entry = entry if key == entry.id else entry.model_copy(update={"id": key})
+                if related != entry.related:
+                    keyed_entry = keyed_entry.model_copy(update={"related": related})
+                entries[key] = keyed_entry
+                owner[key] = policy
+                keyed.append(keyed_entry)
+            by_doc[doc] = tuple(keyed)
         object.__setattr__(self, "entries", entries)
         object.__setattr__(self, "_policy_of", owner)
+        object.__setattr__(self, "_keys", keys)
+        object.__setattr__(self, "_raw", {key: entry_id for (_, entry_id), key in keys.items()})
+        object.__setattr__(self, "_by_doc", by_doc)
 
     def __iter__(self) -> Iterator[Entry]:
         return iter(self.entries.values())
@@ -101,11 +158,26 @@ class KnowledgeBase:
     def get(self, entry_id: str) -> Entry | None:
         return self.entries.get(entry_id)
 
+    def key(self, doc: str, entry_id: str) -> str:
+        """The key of a document's entry, by the id its data file gives it."""
+        return self._keys[(doc, entry_id)]
+
+    def raw_id(self, key: str) -> str:
+        """The id the entry has in its own data file ("m2" for "hengzhengfa-2026-9/m2")."""
+        return self._raw[key]
+
     def policy_of(self, entry_id: str) -> Policy:
         return self._policy_of[entry_id]
 
     def document_of(self, entry_id: str) -> Document:
         return self._policy_of[entry_id].document
+
+    def policy(self, doc: str) -> Policy | None:
+        return next((p for p in self.policies if p.document.id == doc), None)
+
+    def entries_of(self, doc: str) -> tuple[Entry, ...]:
+        """A document's entries (by key), in its data file's order."""
+        return self._by_doc.get(doc, ())
 
     def section(self, entry_id: str) -> Section:
         policy = self._policy_of[entry_id]
@@ -117,12 +189,30 @@ class KnowledgeBase:
 
     def scope_of(self, entry_id: str) -> Entry | None:
         """The `scope` entry of the entry's document: its conditions bind every measure."""
-        policy = self._policy_of[entry_id]
-        return next((e for e in policy.data.entries if e.kind == "scope"), None)
+        doc = self._policy_of[entry_id].document.id
+        return next((e for e in self._by_doc[doc] if e.kind == "scope"), None)
 
     @property
     def documents(self) -> list[Document]:
         return [p.document for p in self.policies]
+
+
+def subject(entry: Entry) -> frozenset[str]:
+    """What an entry is about, to tell two documents' entries on the same topic: a measure by
+    the facts its own conditions and amounts test (both documents' overseas-warehouse measures
+    test `overseas_warehouses`), any other entry by its kind (scope, apply, overlap, validity)."""
+    if entry.kind != "measure":
+        return frozenset({f"kind:{entry.kind}"})
+    names = {c.fact for c in entry.conditions}
+    for benefit in entry.benefits:
+        if benefit.for_each is not None:
+            names.add(benefit.for_each)
+            continue
+        names |= {c.fact for c in benefit.conditions}
+        names |= {c.fact for tier in benefit.tiers for c in tier.conditions}
+        if benefit.amount is not None and benefit.amount.of:
+            names.add(benefit.amount.of)
+    return frozenset(names)
 
 
 def _describe(loc: tuple[int | str, ...], raw: Any) -> str:

@@ -22,6 +22,7 @@ import copy
 import heapq
 import logging
 import math
+import os
 import re
 import threading
 from collections import Counter, defaultdict
@@ -32,11 +33,15 @@ from pathlib import Path
 from typing import Literal
 
 import jieba
-import yaml
-from pypinyin import lazy_pinyin
 from rapidfuzz import fuzz
 
-from knowledge.loader import PACKAGE_DIR, KnowledgeBase
+# Homophones are matched character by character, on both sides alike: pypinyin's phrase table
+# (tens of MB, most of its import time) is not needed, nor its defensive copy of its tables.
+os.environ.setdefault("PYPINYIN_NO_PHRASES", "1")
+os.environ.setdefault("PYPINYIN_NO_DICT_COPY", "1")
+from pypinyin import lazy_pinyin
+
+from knowledge.loader import PACKAGE_DIR, KnowledgeBase, read_yaml
 from knowledge.models import Localized
 from knowledge.text import normalize, strip_punct
 
@@ -97,7 +102,7 @@ class Decision:
 # --- text to tokens -----------------------------------------------------------------------
 
 def _load_stopwords(path: Path = STOPWORDS_FILE) -> tuple[frozenset[str], frozenset[str]]:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = read_yaml(path)
     return frozenset(str(w) for w in raw["zh"]), frozenset(str(w) for w in raw["en"])
 
 
@@ -234,7 +239,7 @@ class _Topic:
 
 
 def load_glossary(path: Path = GLOSSARY_FILE) -> dict[str, str]:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8")) if path.exists() else {}
+    raw = read_yaml(path) if path.exists() else {}
     return {english_phrase(str(en)): normalize(str(zh)) for en, zh in (raw or {}).get("terms", {}).items()}
 
 
@@ -243,7 +248,7 @@ def _whole_word(text: str, start: int, end: int) -> bool:
 
 
 def load_topics(path: Path = TOPICS_FILE) -> list[_Topic]:
-    raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    raw = read_yaml(path)
     topics = []
     for item in raw["topics"]:
         referral = Referral(
@@ -359,9 +364,10 @@ class Matcher:
             for phrase in doc.phrases:
                 if CJK.search(phrase):
                     self._tokenizer.add_word(phrase, freq=2000)
-        self._build_text_indexes(kb)
+        fields = self._fields(kb)  # normalised once for both indexes
+        self._build_text_indexes(kb, fields)
         self._build_phrase_tables()
-        self._build_homophones(kb)
+        self._build_homophones(kb, fields)
         self._question_tokens = [[" ".join(self.words(q)) for q in doc.questions] for doc in docs]
         self._rulings = [
             (r, " ".join(self.words(phrasing)), _ruling_text(phrasing))
@@ -386,11 +392,11 @@ class Matcher:
             fields.append(parts)
         return fields
 
-    def _build_text_indexes(self, kb: KnowledgeBase) -> None:
+    def _build_text_indexes(self, kb: KnowledgeBase, fields: list[list[tuple[str, float]]]) -> None:
         word_docs: list[dict[str, float]] = []
         gram_docs: list[dict[str, float]] = []
         english_docs: list[dict[str, float]] = []
-        for doc, parts in zip(self._docs, self._fields(kb), strict=True):
+        for doc, parts in zip(self._docs, fields, strict=True):
             words: defaultdict[str, float] = defaultdict(float)
             grams: defaultdict[str, float] = defaultdict(float)
             for text, weight in parts:
@@ -476,10 +482,10 @@ class Matcher:
                 scores[doc] += weight
         return scores
 
-    def _build_homophones(self, kb: KnowledgeBase) -> None:
+    def _build_homophones(self, kb: KnowledgeBase, fields: list[list[tuple[str, float]]]) -> None:
         """Every word of the base by its pinyin, so a typed homophone can be read as the word."""
         counts: Counter[str] = Counter()
-        for doc, parts in zip(self._docs, self._fields(kb), strict=True):
+        for doc, parts in zip(self._docs, fields, strict=True):
             counts.update(p for p in doc.phrases if CJK.fullmatch(p))
             for text, _ in parts:
                 counts.update(t for t in self._tokenizer.lcut(text) if 2 <= len(t) <= 8 and CJK.fullmatch(t))

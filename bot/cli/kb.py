@@ -7,7 +7,6 @@ nothing changed), 2 the database cannot be used."""
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import sys
 from collections.abc import Awaitable, Callable
@@ -115,6 +114,8 @@ def who() -> str:
 
 def run_on_store(job: Job, args: argparse.Namespace) -> int:
     """Run `job` on the knowledge store of the bot's database, with the exit codes above."""
+    import asyncio
+
     from pydantic import ValidationError
 
     from bot.store.db import DatabaseError, open_database
@@ -167,6 +168,8 @@ def _print_changes(changes: tuple[Change, ...] | list[Change]) -> None:
 
 
 async def _export(store: KnowledgeStore, args: argparse.Namespace) -> int:
+    import asyncio
+
     from knowledge.loader import KnowledgeError
 
     documents = await store.current()
@@ -185,6 +188,8 @@ async def _export(store: KnowledgeStore, args: argparse.Namespace) -> int:
 
 
 async def _import(store: KnowledgeStore, args: argparse.Namespace) -> int:
+    import asyncio
+
     from knowledge import overlay
     from knowledge.loader import KnowledgeError
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import logging
 import sys
 from datetime import date
@@ -26,6 +25,8 @@ def settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    import asyncio
+
     from pydantic import ValidationError
 
     from bot.store.db import DatabaseError
@@ -44,6 +45,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
+    import asyncio
+
     from pydantic import ValidationError
 
     from bot.cli.chat import chat
