@@ -697,7 +697,7 @@ class Assistant:
             # "我们在长沙注册的": 不能，须在衡阳注册 — the scope answers, not another city's policy
             keep = previous if previous and kb.entries[previous].kind == "measure" else scope
             return keep, merge_facts(context.facts if previous else {}, situation.facts)
-        if failed and decision.outcome == "decline" and referral is None and scope is not None:
+        if failed and decision.outcome != "answer" and referral is None and scope is not None:
             return scope, dict(situation.facts)  # "走外地海关报关的能申请吗": the scope says no
         if referral is not None:
             return None, {}

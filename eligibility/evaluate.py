@@ -19,6 +19,7 @@ import yaml
 from eligibility.answer import Answer, Assistant
 from knowledge.evaluate import BaselineBM25
 from knowledge.loader import KnowledgeBase
+from knowledge.matcher import Decision
 
 
 @dataclass(frozen=True)
@@ -151,6 +152,18 @@ def evaluate_answers(assistant: Assistant, kb: KnowledgeBase, items: list[Item])
         "per_style": {k: v.rates() for k, v in sorted(styles.items())},
         "misses": misses,
     }
+
+
+class AssistantDecider:
+    """The assistant's own choice of clause for a message (what `ask` shows the user), for the
+    question sets that grade only the clause: the matcher's decision as the assistant revises it
+    with the situation the message states."""
+
+    def __init__(self, kb: KnowledgeBase, on: date | None = None) -> None:
+        self.assistant = Assistant(kb, today=(lambda: on) if on else date.today)
+
+    def decide(self, query: str) -> Decision:
+        return self.assistant.ask(query).decision
 
 
 def report_answers(kb: KnowledgeBase, path: Path) -> dict[str, Any]:

@@ -142,7 +142,7 @@ def evaluate(decider: Decider, questions: Sequence[Question]) -> dict[str, Any]:
 
 
 def report(
-    kb: KnowledgeBase, path: Path, make: Callable[[KnowledgeBase], Matcher] = Matcher
+    kb: KnowledgeBase, path: Path, make: Callable[[KnowledgeBase], Decider] = Matcher
 ) -> dict[str, Any]:
     questions = load_questions(path)
     matcher = make(kb)

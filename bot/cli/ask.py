@@ -56,7 +56,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
     path = Path(args.path) if args.path else EVAL_FILE
     if "items" in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}):
         return _eval_answers(args, path)
-    result = report(load_knowledge_base(kb_dir(args)), path)
+    from eligibility.evaluate import AssistantDecider
+
+    result = report(load_knowledge_base(kb_dir(args)), path, make=AssistantDecider)
     if args.json:
         print_json(result)
         return 0
