@@ -172,3 +172,20 @@ def test_quality_does_not_regress_on_the_held_out_set(kb: KnowledgeBase, matcher
     assert ours["oos_declined"] >= 0.90
     assert ours["false_decline"] <= 0.05
     assert ours["top1"] - baseline["top1"] >= 0.20
+
+
+def test_situational_evaluation_sets_are_not_tuning_data(kb: KnowledgeBase) -> None:
+    """The situational sets' messages (held-out and dev) appear neither as sample questions nor
+    as the phrasings of a short answer; the held-out set shares no message with the dev set."""
+    import yaml
+
+    def messages(name: str) -> list[str]:
+        raw = yaml.safe_load((EVAL_DIR / "answers" / name).read_text(encoding="utf-8"))
+        return [str(item["q"]) for item in raw["items"]]
+
+    samples = {_key(q) for entry in kb for q in entry.questions}
+    samples |= {_key(q) for entry in kb for short in entry.answers for q in short.questions}
+    held_out = messages("heldout.yaml")
+    assert [q for q in held_out if _key(q) in samples] == []
+    dev = {_key(q) for q in messages("dev.yaml")}
+    assert [q for q in held_out if _key(q) in dev] == []
