@@ -1,6 +1,6 @@
 """Load, crashes and Telegram's limits: the real bot process against a local Bot API stand-in.
 
-    python -m benchmarks.load [--users 500] [--mode polling|webhook|both] [--seed 1]
+    python -m benchmarks.load [--users 500] [--mode polling|webhook|both|web] [--seed 1]
 
 Everything runs on 127.0.0.1. This process serves the stand-in (tests/botapi_stub.py) and runs N
 simulated users (asyncio); the bot is a real ``python -m bot run`` subprocess (``--webhook`` in
@@ -33,6 +33,7 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import json
 import os
 import random
 import signal
@@ -50,8 +51,9 @@ from typing import Any
 from bot.callbacks import StepAction, StepCB
 from bot.i18n import Catalogs, Translator
 from bot.interview import views
+from eligibility.depends import depends_all
 from eligibility.facts import FactSpec, Kind, load_fact_specs
-from eligibility.interview import Interview
+from eligibility.interview import Interview, Plan, Step
 from eligibility.parse import AnswerError, parse_answer
 from eligibility.screening import screen
 from knowledge.loader import KnowledgeBase, load_knowledge_base
@@ -59,7 +61,7 @@ from tests.botapi_stub import BotAPIStub, Call
 
 ROOT = Path(__file__).resolve().parents[1]
 TOKEN = "123456:LOAD-harness"
-WRITES = ("sendMessage", "editMessageText", "answerCallbackQuery")
+WRITES = ("sendMessage", "editMessageText", "editMessageReplyMarkup", "answerCallbackQuery")
 
 
 # --------------------------------------------------------------------------------------------
@@ -276,6 +278,8 @@ class SimUser:
         self.duplicates = 0  # replies repeated after a crash (tolerated in the kill phase)
         self.figure = 51 + user_id % 10_000  # this user's own export figure, in 万美元
         self.last_text: str | None = None
+        self.pressed: set[str] = set()  # callback queries sent, and those the bot answered
+        self.answered: set[str] = set()
         self.in_interview = False
         self.done = False
         stand.users[user_id] = self
@@ -299,6 +303,9 @@ class SimUser:
     def _drain(self, where: str) -> None:
         while not self.inbox.empty():
             call = self.inbox.get_nowait()
+            if call.method == "answerCallbackQuery":  # a webhook answers a press after its reply
+                self.answered.add(str(call.params.get("callback_query_id")))
+                continue
             if call.method == "sendChatAction" or (not call.ok and call.error_code in (400, 429)):
                 continue
             if self.tolerate_duplicates:
@@ -309,16 +316,24 @@ class SimUser:
                 )
 
     async def act(
-        self, label: str, send: Callable[[], str | None], *, pressed: int | None = None, until: str = "markup"
+        self,
+        label: str,
+        send: Callable[[], str | None],
+        *,
+        target: int | None = None,
+        until: str = "markup",
     ) -> Action | None:
-        """Send one update; wait for its reply: a message with buttons (`markup`), any message
-        (`message`), or the edit of the pressed message (`edit`). None if it never came."""
+        """Send one update; wait for its reply. The bot may edit `target` (the interview message):
+        `until="markup"` waits for a message with buttons, sent or `target` edited (an edit without
+        them, the interview answered to its end, is followed by the result); `until="edit"` for
+        `target` edited (a tick); `until="message"` for any message. None if it never came."""
         self._drain(f"before {label}")
         action = Action(label, time.monotonic())
         self.actions.append(action)
         query = send()
         if query is not None:
             self.stand.queries[query] = self
+            self.pressed.add(query)
         failed: dict[tuple[str, str], float] = {}
         deadline = action.sent_at + self.timeout
         while True:
@@ -334,6 +349,9 @@ class SimUser:
             key = (call.method, str(call.params.get("text") or call.params.get("message_id")))
             if call.method == "sendChatAction":
                 continue
+            if call.method == "answerCallbackQuery":
+                self.answered.add(str(call.params.get("callback_query_id")))
+                continue
             if not call.ok:
                 if call.error_code == 429:
                     failed.setdefault(key, call.started)
@@ -342,16 +360,14 @@ class SimUser:
                 continue
             if key in failed:
                 action.backoff += call.started - failed.pop(key)
-            if call.method == "answerCallbackQuery":
-                if str(call.params.get("callback_query_id")) != query:
-                    self._extra(call, label)
-                continue
-            if call.method == "editMessageText":
-                if pressed is None or call.params.get("message_id") != pressed:
+            if call.method in ("editMessageText", "editMessageReplyMarkup"):
+                if target is None or call.params.get("message_id") != target:
                     self._extra(call, label)
                     continue
                 action.replies.append(call)
-                if until == "edit":
+                if until == "edit" or (
+                    until == "markup" and call.method == "editMessageText" and _markup_data(call)
+                ):
                     break
                 continue
             if self._is_duplicate(call):  # sendMessage
@@ -415,55 +431,62 @@ class SimUser:
             if not steps_here:
                 self.transcript.append(Entry("result", str(last.params.get("text"))))
                 break
+            message_id = int(last.result["message_id"])
             if steps is not None and asked >= steps:
                 await self.pause()
-                action = await self.act("/cancel", self.text("/cancel"))
+                action = await self.act("/cancel", self.text("/cancel"), target=message_id)
                 if action is not None:
                     self.transcript.append(Entry("cancelled", _joined(action)))
                 break
             asked += 1
             await self.pause()
-            action = await self._answer(last, steps_here)
+            action = await self._answer(last, message_id, steps_here)
         self.in_interview = False
         self.done = action is not None
 
-    async def _answer(self, question: Call, buttons: list[StepCB]) -> Action | None:
-        message_id = int(question.result["message_id"])
+    async def _answer(self, question: Call, message_id: int, buttons: list[StepCB]) -> Action | None:
+        """One step of the interview message, answered: a checklist ticked, yes/no pressed, a figure
+        confirmed, typed or skipped."""
         text = str(question.params.get("text"))
-        toggles = [b.fact for b in buttons if b.action == StepAction.TOGGLE]
-        if toggles:  # a checklist: tick some lines, then done
-            self.transcript.append(Entry("question", text, tuple(toggles)))
-            chosen = [f for f in toggles if self.rng.random() < 0.3]
-            for fact in chosen:
+        rng = self.rng
+        done = next((b.fact for b in buttons if b.action == StepAction.DONE), None)
+        if done is not None:  # a checklist: some lines ticked (or the base's ticks kept), then done
+            lines = [b.fact for b in buttons if b.action == StepAction.TOGGLE]
+            self.transcript.append(Entry("question", text, (done, *lines)))
+            if done in ("@base", "@understood"):  # ticked already: nearly always right as it is
+                flips = [f for f in lines if rng.random() < 0.02]
+                ticked = [f for f in lines if f not in flips]
+            else:
+                flips = [f for f in lines if rng.random() < 0.3]
+                ticked = flips
+            for fact in flips:
                 await self.tap()
                 data = StepCB(action=StepAction.TOGGLE, fact=fact).pack()
-                if (
-                    await self.act("tick", self.press(message_id, data), pressed=message_id, until="edit")
-                    is None
-                ):
+                if await self.act("tick", self.press(message_id, data), target=message_id, until="edit") is None:
                     return None
-            self.transcript.append(
-                Entry("group", facts=tuple(toggles), value={f: f in chosen for f in toggles})
-            )
+            self.transcript.append(Entry("group", facts=(done,), value=ticked))
             await self.tap()
-            done = StepCB(action=StepAction.DONE, fact=toggles[0]).pack()
-            return await self.act("done", self.press(message_id, done), pressed=message_id)
-        fact = buttons[0].fact
-        self.transcript.append(Entry("question", text, (fact,)))
-        spec = self.specs[fact]
-        if spec.kind == Kind.WAREHOUSES or self.rng.random() < 0.1:
-            self.transcript.append(Entry("skip", facts=(fact,)))
-            skip = StepCB(action=StepAction.SKIP, fact=fact).pack()
-            return await self.act("skip", self.press(message_id, skip), pressed=message_id)
+            data = StepCB(action=StepAction.DONE, fact=done).pack()
+            return await self.act("done", self.press(message_id, data), target=message_id)
+        key = buttons[0].fact
+        self.transcript.append(Entry("question", text, (key,)))
+        if key.startswith("?"):  # a figure outside its plausible range: it was meant
+            self.transcript.append(Entry("confirm", facts=(key,), value=True))
+            data = StepCB(action=StepAction.YES, fact=key).pack()
+            return await self.act("confirm", self.press(message_id, data), target=message_id)
+        spec = self.specs[key]
+        if spec.kind == Kind.WAREHOUSES or rng.random() < 0.1:
+            self.transcript.append(Entry("skip", facts=(key,)))
+            skip = StepCB(action=StepAction.SKIP, fact=key).pack()
+            return await self.act("skip", self.press(message_id, skip), target=message_id)
         if spec.kind == Kind.YES_NO:
-            # mostly yes to the first (base) questions, so that most interviews run long
-            yes = self.rng.random() < (0.95 if len(self.transcript) < 12 else 0.5)
-            self.transcript.append(Entry("yes_no", facts=(fact,), value=yes))
-            data = StepCB(action=StepAction.YES if yes else StepAction.NO, fact=fact).pack()
-            return await self.act("yes/no", self.press(message_id, data), pressed=message_id)
+            yes = rng.random() < 0.5
+            self.transcript.append(Entry("yes_no", facts=(key,), value=yes))
+            data = StepCB(action=StepAction.YES if yes else StepAction.NO, fact=key).pack()
+            return await self.act("yes/no", self.press(message_id, data), target=message_id)
         typed = self._figure(spec)
-        self.transcript.append(Entry("typed", facts=(fact,), value=typed))
-        return await self.act("figure", self.text(typed))
+        self.transcript.append(Entry("typed", facts=(key,), value=typed))
+        return await self.act("figure", self.text(typed), target=message_id)
 
     def _figure(self, spec: FactSpec) -> str:
         rng = self.rng
@@ -489,14 +512,16 @@ class Oracle:
     def __init__(self) -> None:
         self.kb: KnowledgeBase = load_knowledge_base()
         self.specs = dict(load_fact_specs())
+        self.plan = Plan.load(specs=self.specs)
         self.t: Translator = Catalogs.load()["zh"]
         self.today = date.today()
 
     def check(self, user: SimUser) -> list[str]:
         """Differences between what the user saw and what its own actions lead to."""
-        kb, specs, t = self.kb, self.specs, self.t
+        kb, specs, plan, t = self.kb, self.specs, self.plan, self.t
         wrong: list[str] = []
         interview = Interview()
+        step: Step | None = None
         for entry in user.transcript:
             if entry.kind == "welcome" and "衡政发〔2024〕4号" not in entry.text:
                 wrong.append("welcome without the policy's number")
@@ -505,31 +530,36 @@ class Oracle:
             elif entry.kind == "echo" and entry.text != entry.value:
                 wrong.append(f"echo {entry.text!r} for {entry.value!r}")
             elif entry.kind == "question":
-                expected = interview.next_step(kb, specs)
+                step = interview.step(kb, plan)
+                expected = () if step is None else (step.key, *(step.names if step.is_checklist else ()))
                 if entry.facts != expected:
                     wrong.append(f"asked {entry.facts} where this user's answers lead to {expected}")
                     break
-                if len(expected) > 1:
-                    shown = views.checklist(t, specs, interview, kb)
-                else:
-                    shown = views.question(t, specs[expected[0]], interview, kb, specs)
-                if not entry.text.endswith(shown):
+                assert step is not None
+                if not entry.text.endswith(views.body(t, kb, plan, interview, step)):
                     wrong.append(f"question {expected} worded for someone else: {entry.text[:80]!r}")
+            elif step is None:
+                if entry.kind == "result":
+                    wrong.append("a result without an interview")
+                continue
             elif entry.kind == "typed":
                 spec = specs[entry.facts[0]]
                 with contextlib.suppress(AnswerError, ValueError):
-                    interview = interview.answer(spec.name, parse_answer(spec, str(entry.value)))
+                    interview = interview.propose(spec.name, parse_answer(spec, str(entry.value)), specs)
             elif entry.kind == "yes_no":
                 interview = interview.answer(entry.facts[0], entry.value)
+            elif entry.kind == "confirm":
+                interview = interview.confirm(bool(entry.value))
             elif entry.kind == "skip":
-                interview = interview.skip(*entry.facts)
+                interview = interview.skip_step(step, plan)
             elif entry.kind == "group":
-                interview = interview.answer_group(entry.value)
+                interview = interview.answer_checklist(step, plan, entry.value)
             elif entry.kind == "result":
-                if interview.next_step(kb, specs):
+                if interview.step(kb, plan) is not None:
                     wrong.append("a result before the interview was over")
-                expected_text = views.result(t, kb, specs, screen(kb, interview.facts, self.today))
-                if entry.text != expected_text:
+                screening = screen(kb, interview.facts, self.today)
+                hanging = depends_all(kb, interview.facts, screening.measures, specs)
+                if entry.text != views.result(t, kb, specs, screening, hanging):
                     wrong.append("a result that is not the screening of this user's answers")
         return wrong
 
@@ -555,6 +585,7 @@ class Outcome:
     bot_cpu: float
     stand_cpu: float
     retries_429: int = 0
+    calls_per_update: float | None = None  # Bot API calls (getUpdates aside), HTTP or in webhook responses
     notes: list[str] = field(default_factory=list)
     samples: list[str] = field(default_factory=list)
 
@@ -636,6 +667,11 @@ class Harness:
             crossed += len(wrong)
             samples += [f"user {user.user_id}: {w}" for w in wrong[:1]]
             samples += [f"user {user.user_id}: {p}" for p in user.problems[:1]]
+        for user in users:  # every press answered (the spinner stops), in the webhook's response or not
+            unanswered = user.pressed - user.answered
+            if unanswered:
+                user.problems.append(f"{len(unanswered)} button presses never answered")
+                samples.append(f"user {user.user_id}: {len(unanswered)} button presses never answered")
         problems = sum(len(u.problems) for u in users) + len(stand.strays)
         if stand.strays:
             samples.append(f"{len(stand.strays)} calls to chats of no simulated user")
@@ -684,8 +720,11 @@ class Harness:
         )
         calls = [c for c in api.calls[calls_before:] if c.method != "getUpdates"]
         polls = len(api.calls) - calls_before - len(calls)
+        in_responses = sum(1 for c in calls if c.via_webhook_reply)
+        outcome.calls_per_update = len(calls) / max(1, outcome.updates)
         outcome.notes.append(
-            f"Bot API calls per update: {len(calls) / max(1, outcome.updates):.2f} (+ {polls} getUpdates); "
+            f"Bot API calls per update: {outcome.calls_per_update:.2f} ({in_responses} in webhook responses; "
+            f"+ {polls} getUpdates); "
             f"stand-in + users CPU {outcome.stand_cpu / max(1, outcome.updates) * 1000:.2f} ms/update"
         )
         self.results.append(outcome)
@@ -871,6 +910,43 @@ class Harness:
         for sample in o.samples:
             print(f"{'':<9}! {sample}", flush=True)
 
+    def summary_json(self) -> dict[str, Any]:
+        """Per mode: our throughput against the echo bot's in the same run, the paced p99 (429 waits
+        aside), and what was lost or crossed (in any phase of ours)."""
+        modes: dict[str, Any] = {}
+        for mode in dict.fromkeys(o.mode for o in self.results):
+            phases = {o.phase: o for o in self.results if o.mode == mode}
+            echo, flat, paced = phases.get("echo bot"), phases.get("flat out"), phases.get("paced")
+            ours = [o for o in self.results if o.mode == mode and o.phase != "echo bot"]
+            modes[mode] = {
+                "updates_per_s": round(flat.throughput, 1) if flat else None,
+                "echo_updates_per_s": round(echo.throughput, 1) if echo else None,
+                "ratio_vs_echo": round(flat.throughput / echo.throughput, 3) if flat and echo else None,
+                "p99_ms": round(percentile(paced.waits, 99) * 1000, 1) if paced else None,
+                "lost": sum(o.lost for o in ours),
+                "crossed": sum(o.crossed for o in ours),
+                "errors": sum(o.problems for o in ours),
+                "calls_per_update": round(flat.calls_per_update, 3) if flat and flat.calls_per_update else None,
+                "phases": [
+                    {
+                        "phase": o.phase,
+                        "users": o.users,
+                        "updates": o.updates,
+                        "updates_per_s": round(o.throughput, 1),
+                        "median_ms": round(statistics.median(o.latencies) * 1000, 1) if o.latencies else None,
+                        "p99_ms": round(percentile(o.latencies, 99) * 1000, 1) if o.latencies else None,
+                        "p99_without_429_ms": round(percentile(o.waits, 99) * 1000, 1) if o.waits else None,
+                        "lost": o.lost,
+                        "crossed": o.crossed,
+                        "errors": o.problems,
+                        "duplicates": o.duplicates,
+                    }
+                    for o in self.results
+                    if o.mode == mode
+                ],
+            }
+        return {"users": self.args.users, "cpus": os.cpu_count(), "modes": modes}
+
     def summary(self) -> None:
         print()
         print(
@@ -894,6 +970,8 @@ class Harness:
             if o.phase.startswith("kill"):
                 ok = o.lost == o.crossed == o.problems == 0
                 print(f"bar {o.mode} kill -9: zero interviews lost: {'PASS' if ok else 'FAIL'}")
+        if self.args.json:
+            print(json.dumps(self.summary_json(), ensure_ascii=False))
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -901,7 +979,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--users", type=int, default=500)
-    parser.add_argument("--mode", choices=["polling", "webhook", "both"], default="both")
+    parser.add_argument(
+        "--mode", choices=["polling", "webhook", "both", "web"], default="both",
+        help="web: the web door over HTTP instead (benchmarks/load_web.py)",
+    )  # fmt: skip
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--echo-messages", type=int, default=20, help="texts per user in the echo phase")
     parser.add_argument("--think-min", type=float, default=1.0, help="paced users' pause, seconds")
@@ -923,7 +1004,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     parser.add_argument("--spy", type=int, default=0, metavar="SECONDS", help="py-spy the bot (with --keep)")
     parser.add_argument("--only", choices=["echo", "flat", "paced"], help="run one phase (and the echo bot)")
+    parser.add_argument("--json", action="store_true", help="also print a machine-readable summary (last line)")
     args = parser.parse_args(argv)
+    if args.mode == "web":  # its own phase: browsers over HTTP against `python -m bot web`
+        from benchmarks.load_web import run as run_web
+
+        return run_web(args)
     workdir = Path(tempfile.mkdtemp(prefix="policybot-load-", dir=args.tmp))
     try:
         asyncio.run(Harness(args, workdir).run())

@@ -28,13 +28,16 @@ ROOT = "root"
 
 
 class SectionCB(CallbackData, prefix="sec"):
-    """Browse: a sub-section's measures, or ROOT for the list of sub-sections."""
+    """Browse: a sub-section's measures, or ROOT for the list of sub-sections, of document `doc`
+    (a document id; "" with ROOT: the list of documents, or the only document's sub-sections)."""
 
     id: str
+    doc: str = ""
 
 
 class CardCB(CallbackData, prefix="card"):
-    """An entry's full card. With `back` (a section id) the browse message is edited in place and
+    """An entry's full card (`id`: its key, "hengzhengfa-2026-9/m2" for a second document's). With
+    `back` (a section id of the entry's own document) the browse message is edited in place and
     gets a back button; without it the card comes as a new message (from an answer or a result)."""
 
     id: str
@@ -62,10 +65,14 @@ class StepAction(StrEnum):
     RESTART = "restart"
     TOGGLE = "t"  # tick or untick one line of a checklist
     DONE = "ok"  # the checklist is complete
+    ASK = "ask"  # a question typed mid-interview: answer it now
+    GO_ON = "go"  # ... or go on with the interview
 
 
 class StepCB(CallbackData, prefix="iv"):
-    """An interview button; `fact` is the question it answers, so a stale button is recognised."""
+    """An interview button; `fact` names the step it answers (a fact; "@base", "@activities"… for a
+    checklist, "?fact" for a confirmation) or, on a checklist line, the line — so a stale button is
+    recognised."""
 
     action: StepAction
     fact: str = ""

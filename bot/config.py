@@ -38,6 +38,30 @@ class Settings(BaseSettings):
     shutdown_timeout: float = Field(default=20.0, gt=0)
     # Privacy (bot/privacy.py): questions are kept this many days for staff, then purged.
     question_log_retention_days: int = Field(default=90, ge=1)
+    # The web door (`policybot web`, bot/web/): served on WEB_HOST:WEB_PORT behind the bureau's HTTPS
+    # reverse proxy, whose address (WEB_TRUSTED_PROXIES) is the one whose X-Forwarded-For is believed.
+    # WEB_SECURE_COOKIES marks the session cookie Secure (on once the page is served over https).
+    # A session idle WEB_SESSION_DAYS is deleted with its transcript. Requests are capped in size,
+    # texts in length, and rated per session, per address, and sessions created per address.
+    web_host: str = "127.0.0.1"
+    web_port: int = Field(default=8080, ge=1, le=65535)
+    web_secure_cookies: bool = False
+    web_trusted_proxies: str = "127.0.0.1 ::1"
+    web_session_days: int = Field(default=30, ge=1)
+    web_max_body_bytes: int = Field(default=16_384, ge=1024)
+    web_max_text_chars: int = Field(default=2000, ge=1)
+    web_rate_session_burst: int = Field(default=10, ge=1)
+    web_rate_session_per_second: float = Field(default=2.0, gt=0)
+    web_rate_address_burst: int = Field(default=120, ge=1)
+    web_rate_address_per_second: float = Field(default=20.0, gt=0)
+    web_new_sessions_burst: int = Field(default=20, ge=1)
+    web_new_sessions_per_minute: float = Field(default=6.0, gt=0)
+    # Pictures for staff (/stats) and reports: a .ttf/.ttc with Chinese glyphs; None: a system one
+    # (bot/report/fonts.py). Without any, /stats sends its text only.
+    report_font: str | None = None
+    # The knowledge base: a directory of policy documents (NAME.yaml beside its source NAME.md) in
+    # place of the shipped one (`--kb DIR` on the command line); staff edits go on top, as ever.
+    kb_dir: Path | None = None
 
     @field_validator("admin_ids", mode="before")
     @classmethod

@@ -16,6 +16,7 @@ from bot.config import Settings
 from bot.handlers import get_routers
 from bot.i18n import Catalogs
 from bot.inline_filters import run_inline
+from bot.interview.router import BuryMiddleware
 from bot.live import LiveKnowledge
 from bot.middlewares import (
     ForeignButtonMiddleware,
@@ -33,6 +34,8 @@ from bot.store.versions import KnowledgeStore
 from bot.transport.delivery import BlockedChats, RetryMiddleware, RetryPolicy
 from eligibility.answer import Assistant
 from eligibility.facts import FactSpec, load_fact_specs
+from eligibility.interview import Plan
+from knowledge.loader import DATA_DIR
 
 
 def create_dispatcher(
@@ -48,15 +51,16 @@ def create_dispatcher(
     """The dispatcher with every router, middleware and service.
 
     Handlers receive: `assistant` (the knowledge base and answers), `specs` (the interview's
-    questions), `users`, `qlog`, `privacy`, `catalogs`, `settings`, `knowledge` (the store staff
-    edit, and the hot reload of `assistant`), `events` (interviews started and
-    finished, for /stats), and per update `lang` and `t`.
+    questions), `plan` (the interview's activities and steps), `users`, `qlog`, `privacy`,
+    `catalogs`, `settings`, `knowledge` (the store staff edit, and the hot reload of `assistant`),
+    `events` (interviews started and finished, for /stats), and per update `lang` and `t`.
     With `rate_limit` (Telegram: `policybot run`), each user is held to RATE_LIMIT_BURST and
     RATE_LIMIT_PER_SECOND; the terminal chat and the conversation tests have one user and no limit.
     """
     catalogs = catalogs or Catalogs.load()
+    specs = dict(specs or load_fact_specs())
     users = UserSettings(db)
-    knowledge = LiveKnowledge(KnowledgeStore(db), assistant)
+    knowledge = LiveKnowledge(KnowledgeStore(db, settings.kb_dir or DATA_DIR), assistant)
     # the interviews, with a write-through cache: no database read on the way of an update
     storage = storage or SQLiteStorage(db, cache_size=20_000)
     dispatcher = Dispatcher(
@@ -64,7 +68,8 @@ def create_dispatcher(
         events_isolation=SimpleEventIsolation(),  # one update per user at a time: no lost answers
         settings=settings,
         assistant=assistant,
-        specs=dict(specs or load_fact_specs()),
+        specs=specs,
+        plan=Plan.load(specs=specs),  # the interview: the facts' questions and the activities
         catalogs=catalogs,
         users=users,
         qlog=QuestionLog(db),
@@ -86,6 +91,9 @@ def create_dispatcher(
     dispatcher.message.outer_middleware(etiquette)
     dispatcher.edited_message.outer_middleware(etiquette)
     dispatcher.callback_query.outer_middleware(ForeignButtonMiddleware())  # forged presses: refused
+    bury = BuryMiddleware()  # a reply of another feature lands under the interview message
+    dispatcher.message.outer_middleware(bury)
+    dispatcher.callback_query.outer_middleware(bury)
     dispatcher.include_routers(*get_routers())
     run_inline(dispatcher)  # synchronous filters on the loop, not each in a thread (bot/inline_filters.py)
     return dispatcher

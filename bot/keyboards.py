@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import date
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -19,9 +20,10 @@ from bot.callbacks import (
     SourceCB,
 )
 from bot.i18n import LANGUAGE_NAMES, Translator
-from bot.views import heading
+from bot.views import heading, named
 from knowledge.loader import KnowledgeBase
 from knowledge.models import Entry
+from knowledge.validity import validity_on
 
 
 def button(text: str, data: str) -> InlineKeyboardButton:
@@ -61,39 +63,63 @@ def answer(t: Translator, kb: KnowledgeBase, entry: Entry) -> InlineKeyboardMark
 
 
 def clarify(t: Translator, kb: KnowledgeBase, ids: Iterable[str]) -> InlineKeyboardMarkup:
-    rows = [[button(heading(kb.entries[entry_id], t), PickCB(id=entry_id).pack())] for entry_id in ids]
+    rows = [[button(named(kb, kb.entries[entry_id], t), PickCB(id=entry_id).pack())] for entry_id in ids]
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-def sections(t: Translator, kb: KnowledgeBase) -> InlineKeyboardMarkup:
-    """The seven sub-sections, then the entries that are no measure (who can apply, how to apply…)."""
-    policy = kb.policies[0]
+def doc_tag(kb: KnowledgeBase, doc: str) -> str:
+    """A document as browse buttons name it: "" when it is the only one (short payloads, and the
+    buttons of a one-document bot stay as they were)."""
+    return doc if len(kb.documents) > 1 else ""
+
+
+def documents(t: Translator, kb: KnowledgeBase, on: date) -> InlineKeyboardMarkup:
+    """Browse with several documents: one button per document, with its validity on `on`."""
     rows = [
-        [button(s.number + s.title.get(t.lang), SectionCB(id=s.id).pack())]
+        [
+            button(
+                t("browse.document", number=d.number, state=t(f"validity.{validity_on(d, on).state}")),
+                SectionCB(id=ROOT, doc=d.id).pack(),
+            )
+        ]
+        for d in kb.documents
+    ]
+    return InlineKeyboardMarkup(inline_keyboard=rows)
+
+
+def sections(t: Translator, kb: KnowledgeBase, doc: str) -> InlineKeyboardMarkup:
+    """A document's sub-sections, then its entries that are no measure (who can apply, how to
+    apply…); with several documents, a way back to them."""
+    policy = kb.policy(doc)
+    assert policy is not None
+    entries = kb.entries_of(doc)
+    rows = [
+        [button(s.number + s.title.get(t.lang), SectionCB(id=s.id, doc=doc_tag(kb, doc)).pack())]
         for s in policy.data.sections
-        if any(e.section == s.id and e.kind == "measure" for e in policy.data.entries)
+        if any(e.section == s.id and e.kind == "measure" for e in entries)
     ]
     others = [
-        button(e.title.get(t.lang), CardCB(id=e.id, back=ROOT).pack())
-        for e in policy.data.entries
-        if e.kind != "measure"
+        button(e.title.get(t.lang), CardCB(id=e.id, back=ROOT).pack()) for e in entries if e.kind != "measure"
     ]
     rows += [others[i : i + 2] for i in range(0, len(others), 2)]
+    if len(kb.documents) > 1:
+        rows.append([button(t("button.back"), SectionCB(id=ROOT).pack())])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-def section(t: Translator, kb: KnowledgeBase, section_id: str) -> InlineKeyboardMarkup:
+def section(t: Translator, kb: KnowledgeBase, doc: str, section_id: str) -> InlineKeyboardMarkup:
     rows = [
         [button(heading(entry, t), CardCB(id=entry.id, back=section_id).pack())]
-        for entry in kb.policies[0].data.entries
+        for entry in kb.entries_of(doc)
         if entry.section == section_id
     ]
-    rows.append([button(t("button.back"), SectionCB(id=ROOT).pack())])
+    rows.append([button(t("button.back"), SectionCB(id=ROOT, doc=doc_tag(kb, doc)).pack())])
     return InlineKeyboardMarkup(inline_keyboard=rows)
 
 
-def browse_card(t: Translator, entry: Entry, back: str) -> InlineKeyboardMarkup:
-    rows = [[button(t("button.back"), SectionCB(id=back).pack())]]
+def browse_card(t: Translator, entry: Entry, back: str, doc: str) -> InlineKeyboardMarkup:
+    """Under a card opened while browsing: back to its section (ROOT: its document's sections)."""
+    rows = [[button(t("button.back"), SectionCB(id=back, doc=doc).pack())]]
     if entry.kind == "measure":
         rows.append([button(t("button.check"), MenuCB(action=MenuAction.CHECK).pack())])
     return InlineKeyboardMarkup(inline_keyboard=rows)

@@ -9,13 +9,14 @@ import contextlib
 import logging
 from collections.abc import Callable
 from datetime import date
+from pathlib import Path
 from typing import Final
 
 from bot.store.db import Database
 from bot.store.shipped import build
 from bot.store.versions import KnowledgeStore
 from eligibility.answer import Assistant
-from knowledge.loader import KnowledgeBase, KnowledgeError
+from knowledge.loader import DATA_DIR, KnowledgeBase, KnowledgeError
 
 logger = logging.getLogger("policybot")
 
@@ -73,17 +74,20 @@ class LiveKnowledge:
             self._watcher = None
 
 
-async def load_current(db: Database) -> KnowledgeBase:
+async def load_current(db: Database, kb_dir: Path | None = None) -> KnowledgeBase:
     """The knowledge base as staff left it, on top of the shipped files (see the module doc)."""
-    kb, _ = await KnowledgeStore(db).knowledge()
+    kb, _ = await KnowledgeStore(db, kb_dir or DATA_DIR).knowledge()
     return kb
 
 
-async def current_assistant(db: Database, *, today: Callable[[], date] = date.today) -> Assistant:
+async def current_assistant(
+    db: Database, *, today: Callable[[], date] = date.today, kb_dir: Path | None = None
+) -> Assistant:
     """The assistant the bot and the terminal chat start with: the current knowledge base and
-    the staff rulings. A stored version that no longer validates (after an upgrade) is reported
-    and the shipped files are used, so the bot still starts."""
-    store = KnowledgeStore(db)
+    the staff rulings (on the shipped files, or those of `kb_dir`). A stored version that no
+    longer validates (after an upgrade) is reported and the shipped files are used, so the bot
+    still starts."""
+    store = KnowledgeStore(db, kb_dir or DATA_DIR)
     await store.sync()
     try:
         kb, rulings = await store.knowledge()

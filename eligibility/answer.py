@@ -32,7 +32,7 @@ from knowledge.numbers import find_quantities
 from knowledge.render import format_money, format_quantity, render_card
 from knowledge.text import is_english, normalize, strip_punct
 from knowledge.units import Unit
-from knowledge.validity import ValidityStatus, validity_on
+from knowledge.validity import ValidityStatus, governing, validity_on
 
 ASKING_FILE = Path(__file__).resolve().parent / "data" / "asking.yaml"
 CONTEXT_SECONDS = 30 * 60  # a chat's context older than this is forgotten
@@ -295,10 +295,18 @@ def _labels(kb: KnowledgeBase, specs: Mapping[str, FactSpec], names: Sequence[st
     return sep.join(fact_label(kb, specs, n, lang) for n in names)
 
 
-def _heading(entry: Entry, lang: str) -> str:
-    if entry.kind == "measure":
-        return f"Measure {entry.number}" if lang == "en" else f"第{entry.number}条"
-    return entry.title.get(lang)
+def _heading(entry: Entry, lang: str, kb: KnowledgeBase | None = None) -> str:
+    """ "第5条" — with the document's 文号 in front when several documents could be meant."""
+    name = (
+        (f"Measure {entry.number}" if lang == "en" else f"第{entry.number}条")
+        if entry.kind == "measure"
+        else entry.title.get(lang)
+    )
+    if kb is not None and len(kb.documents) > 1:
+        key = next((k for k, e in kb.entries.items() if e is entry), None)
+        if key is not None:
+            return f"{kb.document_of(key).number} {name}"
+    return name
 
 
 def short_answer(entry: Entry, query: str) -> ShortAnswer | None:
@@ -438,8 +446,8 @@ def _measure_answer(
     if not (own & set(stated)) and not failed_base:
         if yes_no and any(cue in normalize(query).lower() for cue in load_asking().exists):
             text = Localized(
-                zh=f"有：{_heading(entry, 'zh')}（{entry.title.zh}），条件和金额见下。",
-                en=f"Yes: {_heading(entry, 'en')} ({entry.title.en}); its conditions and amounts are below.",
+                zh=f"有：{_heading(entry, 'zh', kb)}（{entry.title.zh}），条件和金额见下。",
+                en=f"Yes: {_heading(entry, 'en', kb)} ({entry.title.en}); its conditions and amounts are below.",
             )
             return Direct("yes", None, entry.id, stated, (), text)
         if not yes_no:
@@ -464,7 +472,7 @@ def _measure_answer(
     total = sum(amounts) if amounts else (0 if verdict == "no" else None)
     depends = tuple(m for m in main.missing if m not in stated)
     lines_zh, lines_en = [], []
-    head_zh, head_en = _heading(entry, "zh"), _heading(entry, "en")
+    head_zh, head_en = _heading(entry, "zh", kb), _heading(entry, "en", kb)
     if verdict == "no":
         why_zh = "；".join(dict.fromkeys(r.text.zh for r in main.reasons if r.met is False))
         why_en = "; ".join(dict.fromkeys(r.text.en for r in main.reasons if r.met is False))
@@ -480,12 +488,12 @@ def _measure_answer(
     else:
         if len(results) > 1 and total:
             parts_zh = "、".join(
-                f"{_heading(kb.entries[r.id], 'zh')}最高{_money(r.max_amount_cny, 'zh')}"
+                f"{_heading(kb.entries[r.id], 'zh', kb)}最高{_money(r.max_amount_cny, 'zh')}"
                 for r in results
                 if r.max_amount_cny
             )
             parts_en = ", ".join(
-                f"{_heading(kb.entries[r.id], 'en')} up to {_money(r.max_amount_cny, 'en')}"
+                f"{_heading(kb.entries[r.id], 'en', kb)} up to {_money(r.max_amount_cny, 'en')}"
                 for r in results
                 if r.max_amount_cny
             )
@@ -534,21 +542,35 @@ def _figures(stated: Mapping[str, Any], lang: str) -> str:
         if spec is None:
             continue
         if isinstance(value, list):
+            described = []
             for item in value:
-                for field_name, unit in (("area_m2", "m2"), ("annual_rent_cny", "CNY")):
-                    if dict(item).get(field_name) is not None:
-                        shown.append(format_quantity(dict(item)[field_name], Unit(unit), lang))
+                fields = dict(item)
+                parts = [
+                    format_quantity(fields[name], unit, lang)
+                    for name, unit in (("area_m2", Unit.M2), ("annual_rent_cny", Unit.CNY))
+                    if fields.get(name) is not None
+                ]
+                described.append(("/" if lang == "zh" else " / ").join(parts))
+            if len(set(described)) == 1 and len(described) > 1:  # "两个…各": said once, counted
+                shown.append(
+                    f"{len(described)}×（{described[0]}）"
+                    if lang == "zh"
+                    else f"{len(described)} × ({described[0]})"
+                )
+            else:
+                shown += described
         elif spec.kind.unit is not None and not isinstance(value, bool):
             shown.append(format_quantity(value, spec.kind.unit, lang))
     return ("、" if lang == "zh" else ", ").join(shown) or ("您说的情况" if lang == "zh" else "what you said")
 
 
-def _reasons(direct: Direct, lang: str) -> list[str]:
+def _reasons(kb: KnowledgeBase, direct: Direct, lang: str) -> list[str]:
     """The conditions and amounts worked out, for the figures the user gave."""
+    scopes = {key for key, entry in kb.entries.items() if entry.kind == "scope"}
     lines: list[str] = []
     for result in direct.results:
         for reason in result.reasons:
-            if reason.clause == "scope" and reason.met is not False:
+            if reason.clause in scopes and reason.met is not False:
                 continue  # the assumed general eligibility is said once, above
             text = reason.text.get(lang)
             if reason.met is False:
@@ -600,8 +622,11 @@ class Assistant:
     def today(self) -> date:
         return self._today()
 
-    def validity(self) -> ValidityStatus:
-        return validity_on(self.kb.documents[0], self._today())
+    def validity(self, entry_id: str | None = None) -> ValidityStatus:
+        """Today's validity of the entry's document, or of the one that governs today."""
+        kb = self.kb
+        doc = kb.document_of(entry_id) if entry_id else governing(kb.documents, self._today())
+        return validity_on(doc, self._today())
 
     def card(self, entry_id: str, lang: str = "zh") -> str:
         kb = self.kb
@@ -632,7 +657,7 @@ class Assistant:
                 context,
                 thanks=True,
             )
-        decision = matcher.decide(query)
+        decision = matcher.decide(query, self._today())  # what is in force on the day asked
         top = decision.matches[0] if decision.matches else None
         prefer = self._prefer(context.entry, top.id if top else None)
         situation = self._read(query, prefer)
@@ -668,7 +693,10 @@ class Assistant:
         """The situation the message states, as typed and as the matcher reads it (homophone
         typos corrected: 海外苍 → 海外仓); where the two differ, the words as typed win."""
         typed = read_situation(query, self._specs, prefer=prefer, only=only)
-        corrected = read_situation(self.matcher.reading(query), self._specs, prefer=prefer, only=only)
+        reading = self.matcher.reading(query)
+        if reading == normalize(query).lower():
+            return typed  # nothing corrected: one reading is enough
+        corrected = read_situation(reading, self._specs, prefer=prefer, only=only)
         return corrected.merged(typed)
 
     def _prefer(self, *entry_ids: str | None) -> tuple[str, ...]:
@@ -688,10 +716,10 @@ class Assistant:
         previous = context.entry if context.entry in kb.entries else None
         top = decision.matches[0] if decision.matches else None
         referral = decision.referral
-        base = _base_facts(
-            kb, previous or (top.id if top and top.id in kb.entries else next(iter(kb.entries)))
-        )
-        scope = next((e.id for e in kb if e.kind == "scope"), None)
+        anchor = previous or (top.id if top and top.id in kb.entries else next(iter(kb.entries)))
+        base = _base_facts(kb, anchor)
+        found = kb.scope_of(anchor)  # the general eligibility of the document at hand
+        scope = found.id if found is not None else None
         failed = [n for n in base if situation.facts.get(n) is False]
         if failed and referral is not None and referral.id == "other_places":
             # "我们在长沙注册的": 不能，须在衡阳注册 — the scope answers, not another city's policy
@@ -765,6 +793,6 @@ class Assistant:
         if direct is None:
             return Answer(decision, card, (entry.id,), None, lang, context)
         lead = direct.text.get(lang)
-        reasons = _reasons(direct, lang)
+        reasons = _reasons(kb, direct, lang)
         text = lead + ("\n" + "\n".join(reasons) if reasons else "") + "\n\n" + card
         return Answer(decision, text, (entry.id,), direct, lang, context)

@@ -81,7 +81,9 @@ _EXAMPLES = {
 
 
 def parse_yes_no(text: str) -> bool:
-    word = normalize(text).strip(" .。!！?？~")
+    word = normalize(text).strip(" .。!！?？~，,")
+    if len(word) > 1 and len(set(word)) == 1:  # 嗯嗯, 对对对, 是是
+        word = word[0]
     if word in YES:
         return True
     if word in NO:

@@ -54,10 +54,14 @@ class MeasureResult:
     units: tuple[str, ...]
     no_figure: bool = False  # eligible, but the text gives no amount (适当支持, 一定支持…)
     benefits: tuple[BenefitResult, ...] = field(default=(), repr=False)
+    document: str = ""  # its document's 文号 (set by the screening, which knows the day)
+    in_force: bool = True  # its document is in force on the day screened
 
     def as_dict(self, lang: str = "zh") -> dict[str, Any]:
         return {
             "id": self.id,
+            "document": self.document,
+            "in_force": self.in_force,
             "verdict": self.verdict,
             "max_amount_cny": self.max_amount_cny,
             "reasons": [r.as_dict(lang) for r in self.reasons],

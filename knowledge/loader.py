@@ -87,6 +87,7 @@ class Policy:
 
 KEY_SEP: Final = "/"  # a qualified entry key: "hengzhengfa-2026-9/m2"
 MAX_KEY_BYTES: Final = 40  # a key travels in button payloads (Telegram: 64 bytes with the rest)
+DOCUMENT_KEY: Final = "document"  # a document's own fields (its dates), keyed like an entry of it
 
 
 def entry_keys(documents: Iterable[tuple[str, date, Iterable[str]]]) -> dict[tuple[str, str], str]:
@@ -116,6 +117,7 @@ class KnowledgeBase:
     _keys: dict[tuple[str, str], str] = field(init=False, repr=False)
     _raw: dict[str, str] = field(init=False, repr=False)
     _by_doc: dict[str, tuple[Entry, ...]] = field(init=False, repr=False)
+    _doc_keys: dict[str, str] = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
         docs = [p.document.id for p in self.policies]
@@ -151,6 +153,8 @@ class KnowledgeBase:
         object.__setattr__(self, "_keys", keys)
         object.__setattr__(self, "_raw", {key: entry_id for (_, entry_id), key in keys.items()})
         object.__setattr__(self, "_by_doc", by_doc)
+        doc_keys = entry_keys((p.document.id, p.document.printed, [DOCUMENT_KEY]) for p in self.policies)
+        object.__setattr__(self, "_doc_keys", {doc: key for (doc, _), key in doc_keys.items()})
 
     def __iter__(self) -> Iterator[Entry]:
         return iter(self.entries.values())
@@ -165,6 +169,16 @@ class KnowledgeBase:
     def raw_id(self, key: str) -> str:
         """The id the entry has in its own data file ("m2" for "hengzhengfa-2026-9/m2")."""
         return self._raw[key]
+
+    def document_key(self, doc: str) -> str:
+        """How staff name a document's own fields: "document", or "DOC/document" for a later one."""
+        return self._doc_keys[doc]
+
+    def keyed_document(self, key: str) -> Document | None:
+        """The document a `document_key` names (None: `key` names no document)."""
+        doc = next((d for d, k in self._doc_keys.items() if k == key), None)
+        policy = self.policy(doc) if doc is not None else None
+        return policy.document if policy is not None else None
 
     def policy_of(self, entry_id: str) -> Policy:
         return self._policy_of[entry_id]

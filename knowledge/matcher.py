@@ -28,6 +28,7 @@ import threading
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -41,9 +42,11 @@ os.environ.setdefault("PYPINYIN_NO_PHRASES", "1")
 os.environ.setdefault("PYPINYIN_NO_DICT_COPY", "1")
 from pypinyin import lazy_pinyin
 
-from knowledge.loader import PACKAGE_DIR, KnowledgeBase, read_yaml
+from knowledge.documents import DocumentNames
+from knowledge.loader import PACKAGE_DIR, KnowledgeBase, read_yaml, subject
 from knowledge.models import Localized
 from knowledge.text import normalize, strip_punct
+from knowledge.validity import validity_on
 
 jieba.setLogLevel(logging.WARNING)
 
@@ -166,6 +169,24 @@ def pinyin_key(text: str) -> tuple[str, ...]:
 # --- BM25 -----------------------------------------------------------------------------------
 
 
+def as_if_alone(numbers: Iterable[int], groups: Sequence[str | None] | None) -> int:
+    """How many of the docs `numbers` count towards a term's rarity: with `groups` (each doc's
+    policy document; None for out-of-scope topics, which stand beside every document), the most
+    any one document has, topics included. A successor repeating the shipped document's words
+    must not halve their weight: each document's entries score as if it were alone."""
+    if groups is None:
+        return sum(1 for _ in numbers)
+    shared = 0
+    per: Counter[str] = Counter()
+    for number in numbers:
+        group = groups[number]
+        if group is None:
+            shared += 1
+        else:
+            per[group] += 1
+    return shared + max(per.values(), default=0)
+
+
 @dataclass
 class BM25:
     """Okapi BM25 over weighted term counts. Each posting stores its document's saturated term
@@ -177,7 +198,8 @@ class BM25:
     idf: dict[str, float] = field(default_factory=dict)
 
     @classmethod
-    def build(cls, docs: Sequence[Mapping[str, float]]) -> BM25:
+    def build(cls, docs: Sequence[Mapping[str, float]], groups: Sequence[str | None] | None = None) -> BM25:
+        """`groups`: see `as_if_alone`."""
         index = cls()
         lengths = [sum(doc.values()) for doc in docs]
         average = (sum(lengths) / len(lengths) if lengths else 0.0) or 1.0
@@ -187,8 +209,11 @@ class BM25:
             for term, tf in doc.items():
                 postings[term].append((number, tf * (index.k1 + 1) / (tf + norm)))
         index.postings = dict(postings)
-        n = len(docs)
-        index.idf = {t: math.log(1 + (n - len(p) + 0.5) / (len(p) + 0.5)) for t, p in postings.items()}
+        n = as_if_alone(range(len(docs)), groups)
+        index.idf = {
+            t: math.log(1 + (n - (df := as_if_alone((d for d, _ in p), groups)) + 0.5) / (df + 0.5))
+            for t, p in postings.items()
+        }
         return index
 
     def scores(self, terms: Iterable[str]) -> dict[int, float]:
@@ -305,6 +330,11 @@ class Weights:
     ruling_similarity: float = 85.0  # a staff ruling covers phrasings this close (rapidfuzz token_set_ratio)
     ruling_text: float = 80.0  # …and this close as text: a few words of it ("移民", "第6条") are not it
     clarify_ratio: float = 0.7  # runner-up within this share of the best: ask back
+    # An entry of a document not in force on the day asked gives way to an in-force entry on the
+    # same topic scoring at least `lapsed_rival` of it: it drops to `lapsed` of the lower score,
+    # under the clarify ratio, so the lapsed one neither wins nor makes the bot ask back.
+    lapsed_rival: float = 0.6
+    lapsed: float = 0.6
 
 
 class Matcher:
@@ -360,6 +390,11 @@ class Matcher:
                 )
             )
         self._docs = docs
+        self._names = DocumentNames(kb.documents)
+        self._doc_of = [kb.document_of(d.id) if d.topic is None else None for d in docs]
+        self._subjects = [subject(kb.entries[d.id]) if d.topic is None else frozenset() for d in docs]
+        # one document: plain counts (as before documents could be several)
+        self._groups = [doc.id if doc else None for doc in self._doc_of] if self._names.several else None
         for doc in docs:
             for phrase in doc.phrases:
                 if CJK.search(phrase):
@@ -415,9 +450,9 @@ class Matcher:
             word_docs.append(words)
             gram_docs.append(grams)
             english_docs.append(english)
-        self._words = BM25.build(word_docs)
-        self._grams = BM25.build(gram_docs)
-        self._english = BM25.build(english_docs)
+        self._words = BM25.build(word_docs, self._groups)
+        self._grams = BM25.build(gram_docs, self._groups)
+        self._english = BM25.build(english_docs, self._groups)
 
     def _build_phrase_tables(self) -> None:
         owners: dict[str, set[int]] = defaultdict(set)
@@ -427,11 +462,12 @@ class Matcher:
                 owners[phrase].add(number)
             for phrase in doc.phrases_en:
                 owners_en[phrase].add(number)
-        n = len(self._docs)
+        groups = self._groups
+        n = as_if_alone(range(len(self._docs)), groups)
         self._phrase_owners = dict(owners)
         self._phrase_owners_en = dict(owners_en)
-        self._phrase_weight = {p: self._weight(p, len(o), n) for p, o in owners.items()}
-        self._phrase_weight_en = {p: self._weight(p, len(o), n) for p, o in owners_en.items()}
+        self._phrase_weight = {p: self._weight(p, as_if_alone(o, groups), n) for p, o in owners.items()}
+        self._phrase_weight_en = {p: self._weight(p, as_if_alone(o, groups), n) for p, o in owners_en.items()}
         self._longest = max((len(p) for p in owners), default=1)
 
     def _factor(self, doc: int, phrase: str) -> float:
@@ -611,9 +647,11 @@ class Matcher:
                 best = (score, ruling)
         return None if best is None else best[1]
 
-    def decide(self, query: str) -> Decision:
+    def decide(self, query: str, on: date | None = None) -> Decision:
+        """`on`: the day asked about (default today), for which documents are in force."""
         text = normalize(query).lower()  # once, for every kind of evidence below
-        ranked = self.scores(text)
+        named, unnamed = self._names.find(text)
+        ranked = self.scores(unnamed)
         ruling = self._ruling(text)
         if ruling is not None and ruling.referral is not None:
             return Decision(query, "decline", tuple(self._matches(ranked[:3])), ruling.referral)
@@ -628,6 +666,7 @@ class Matcher:
         # A topic whose `unless` words appear ("衡阳" beside "长沙") is not what is asked.
         excused = {t.referral.id for t in self._topics if any(u in text for u in t.unless)}
         ranked = [(d, s) for d, s in ranked if self._docs[d].id not in excused or self._docs[d].topic is None]
+        ranked = self._by_document(ranked, named, on or date.today())
         if not ranked or ranked[0][1] < w.decline_below:
             return Decision(query, "decline", tuple(self._matches(ranked[:3])))
         best_doc, best = ranked[0]
@@ -641,6 +680,39 @@ class Matcher:
             choices = tuple(self._docs[d].id for d, _ in [entries[0], *close])
             return Decision(query, "clarify", matches, choices=choices)
         return Decision(query, "answer", matches)
+
+    def _by_document(
+        self, ranked: list[tuple[int, float]], named: frozenset[str], on: date
+    ) -> list[tuple[int, float]]:
+        """A question naming documents is answered from them alone. Otherwise an entry of a
+        document not in force on `on` gives way to an in-force entry on the same topic (see
+        `Weights.lapsed`); alone on its topic it keeps its score, and its card says it lapsed."""
+        if named:
+            return [(d, s) for d, s in ranked if (doc := self._doc_of[d]) is None or doc.id in named]
+        if not self._names.several:
+            return ranked
+        in_force = {doc.id: validity_on(doc, on).in_force for doc in self.kb.documents}
+        if len(set(in_force.values())) < 2:
+            return ranked
+        current = [(d, s) for d, s in ranked if (doc := self._doc_of[d]) is not None and in_force[doc.id]]
+        w = self.weights
+        out: list[tuple[int, float]] = []
+        for number, score in ranked:
+            doc = self._doc_of[number]
+            if doc is None or in_force[doc.id]:
+                out.append((number, score))
+                continue
+            rival = max(
+                (
+                    r
+                    for c, r in current
+                    if r >= score * w.lapsed_rival and self._subjects[c] & self._subjects[number]
+                ),
+                default=None,
+            )
+            out.append((number, score if rival is None else min(score, rival) * w.lapsed))
+        out.sort(key=lambda item: item[1], reverse=True)
+        return out
 
     def _matches(self, ranked: Iterable[tuple[int, float]]) -> list[Match]:
         return [Match(self._docs[d].id, round(s, 4)) for d, s in ranked if self._docs[d].topic is None]

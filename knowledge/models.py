@@ -173,7 +173,7 @@ class Entry(Strict):
 
 
 class Section(Strict):
-    id: str
+    id: str = Field(pattern=r"^[a-z0-9_]+$", max_length=16)  # short: browse buttons carry it
     number: str  # as printed: 一、 / （三）
     title: Localized
     parent: str | None = None
@@ -192,7 +192,8 @@ class Validity(Strict):
 
 
 class Document(Strict):
-    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$")
+    # Short: it qualifies entry ids ("hengzhengfa-2026-9/m2") that buttons carry (64 bytes).
+    id: str = Field(pattern=r"^[a-z0-9][a-z0-9-]*$", max_length=24)
     title: Localized
     number: str  # 文号
     normative_number: str | None = None

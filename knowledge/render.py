@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 
 from knowledge.loader import KnowledgeBase
-from knowledge.models import Amount, Benefit, Condition, Entry, Per
+from knowledge.models import Amount, Benefit, Condition, Document, Entry, Per
 from knowledge.units import Unit
-from knowledge.validity import ValidityStatus
+from knowledge.validity import ValidityStatus, in_force_on
 
 
 def _plain(value: Decimal | int) -> str:
@@ -196,4 +197,18 @@ def render_card(
         warning = status.warning(doc)
         if warning is not None:
             lines += ["", warning.get(lang)]
+            if (current := in_force_line(kb, doc, status.on, lang)) is not None:
+                lines.append(current)
     return "\n".join(lines)
+
+
+def in_force_line(kb: KnowledgeBase, document: Document, on: date, lang: str) -> str | None:
+    """Beside a document not in force: the base's documents that are ("现行有效：衡政发〔2026〕9号…")."""
+    others = [d for d in in_force_on(kb.documents, on) if d.id != document.id]
+    if not others:
+        return None
+    if lang == "en":
+        named = "; ".join(f"{d.number} (until {d.validity.effective_until.isoformat()})" for d in others)
+        return f"In force on {on.isoformat()}: {named}."
+    named = "；".join(f"{d.number}（至 {d.validity.effective_until.isoformat()}）" for d in others)
+    return f"{on.isoformat()} 现行有效的文件：{named}。"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Literal
@@ -56,3 +57,21 @@ def validity_on(document: Document, on: date) -> ValidityStatus:
     else:
         state = "in_force"
     return ValidityStatus(state, on, window.effective_from, window.effective_until)
+
+
+def in_force_on(documents: Sequence[Document], on: date) -> list[Document]:
+    return [d for d in documents if validity_on(d, on).in_force]
+
+
+def governing(documents: Sequence[Document], on: date) -> Document:
+    """The document that speaks for a knowledge base on a day (a headline's validity): the newest
+    one in force, else the one that lapsed last, else the first to take effect."""
+    if not documents:
+        raise ValueError("no documents")
+    current = in_force_on(documents, on)
+    if current:
+        return max(current, key=lambda d: d.validity.effective_from)
+    lapsed = [d for d in documents if d.validity.effective_until < on]
+    if lapsed:
+        return max(lapsed, key=lambda d: d.validity.effective_until)
+    return min(documents, key=lambda d: d.validity.effective_from)

@@ -88,7 +88,9 @@ class Conversation:
 
     async def feed(self, update: Update, **kwargs: Any) -> list[TelegramMethod[Any]]:
         mark = len(self.session.requests)
-        await self.dp.feed_update(self.bot, update, **kwargs)
+        response = await self.dp.feed_update(self.bot, update, **kwargs)
+        if isinstance(response, TelegramMethod):  # answered in the response, as a webhook would
+            await self.dp.silent_call_request(self.bot, response)
         return self.session.requests[mark:]
 
     async def send(

@@ -70,10 +70,12 @@ async def test_chat_answers_a_question_and_completes_an_interview(tmp_path: Path
             if "资格自测结果" in reply:
                 break
             question = re.search(r"第 (\d+) 题", reply)
-            assert question, reply
-            if "[1] 是" in reply:  # yes/no: a number presses the button
+            assert question or reply.startswith("\n✎\n"), reply  # a question, or a checklist redrawn
+            if "[1] 是" in reply and question:  # yes/no: a number presses the button
                 reply = await chat.say("1" if int(question.group(1)) <= 4 else "2")
-            elif "[1] ☐" in reply:  # the role checklist: none applies, press Done
+            elif exports := re.search(r"\[(\d+)\] ☐ 跨境电商出口", reply):  # what it does: it exports
+                reply = await chat.say(exports.group(1))
+            elif "[1] ☐" in reply or "[1] ☑" in reply:  # a checklist as it stands: press Done
                 done = re.search(r"\[(\d+)\] ✔ 确定", reply)
                 assert done, reply
                 reply = await chat.say(done.group(1))

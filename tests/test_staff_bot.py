@@ -457,7 +457,8 @@ async def test_stats_count_questions_outcomes_entries_and_interviews(staff: Chat
     await user.send("海外仓租金补贴")
     await user.send("火星移民有补贴吗")
     await user.send("/check")
-    await user.press(user.button("否"))  # not registered in Hengyang: the check ends at once
+    await user.press(user.button("在衡阳市依法注册"))  # not registered in Hengyang: unticked,
+    await user.press(user.button("确定"))  # the check ends at once
     await user.send("/check")
     await user.send("/cancel")
     [text] = texts(await staff.send("/stats"))
@@ -468,7 +469,8 @@ async def test_stats_count_questions_outcomes_entries_and_interviews(staff: Chat
 
 async def test_interview_events_are_counted_without_user_ids(user: Chat, db: Database) -> None:
     await user.send("/check")
-    await user.press(user.button("否"))
+    await user.press(user.button("在衡阳市依法注册"))
+    await user.press(user.button("确定"))
     rows = await db.fetchall("SELECT kind FROM bot_events ORDER BY rowid")
     assert [r[0] for r in rows] == [STARTED, FINISHED]
     assert [c[1] for c in await db.fetchall("PRAGMA table_info(bot_events)")] == ["ts", "kind"]

@@ -26,6 +26,7 @@ from aiogram.methods import (
     EditMessageText,
     SendDocument,
     SendMessage,
+    SendPhoto,
     TelegramMethod,
 )
 from aiogram.types import BufferedInputFile, CallbackQuery, Chat, InlineKeyboardMarkup, Message, Update, User
@@ -65,9 +66,11 @@ class TerminalView:
             if isinstance(method, EditMessageReplyMarkup) and result.reply_markup is None:
                 self._forget(result)
                 return
-            marker = "" if isinstance(method, SendMessage) else "✎ "
             self._print("")
-            self._print(marker + (result.text or ""))
+            if isinstance(method, EditMessageReplyMarkup):  # the same text, its buttons redrawn
+                self._print("✎")
+            else:
+                self._print(("" if isinstance(method, SendMessage) else "✎ ") + (result.text or ""))
             self._show_buttons(result)
         elif isinstance(method, SendDocument) and isinstance(result, Message) and result.document is not None:
             self._print("")
@@ -77,6 +80,12 @@ class TerminalView:
             self._print(f"📎 {result.document.file_name} ({len(data)} bytes) → {saved}")
             if result.caption:
                 self._print(result.caption)
+        elif isinstance(method, SendPhoto) and isinstance(method.photo, BufferedInputFile):
+            self._print("")  # a picture (the staff's /stats chart): saved like a document
+            saved = _save(method.photo.filename or "photo.png", method.photo.data)
+            self._print(f"🖼 {method.photo.filename} ({len(method.photo.data)} bytes) → {saved}")
+            if method.caption:
+                self._print(method.caption)
         elif isinstance(method, AnswerCallbackQuery) and method.text:
             self._print(f"  » {method.text}")
 
@@ -146,7 +155,8 @@ class TerminalChat:
         db = await open_database(self.settings.database_path)
         session = LocalSession(listener=self.view.on_call)
         bot = create_bot("1:terminal", session)
-        assistant = await current_assistant(db, today=self.today)  # with the staff's edits
+        # with the staff's edits, on the shipped files or KB_DIR's (--kb DIR)
+        assistant = await current_assistant(db, today=self.today, kb_dir=self.settings.kb_dir)
         dispatcher = create_dispatcher(self.settings, assistant=assistant, db=db)
         try:
             print(TIPS.get(self.lang, TIPS["zh"]), file=self.out, flush=True)
@@ -222,7 +232,9 @@ class TerminalChat:
         return Update(update_id=next(self._update_ids), callback_query=query)
 
     async def _feed(self, bot: Bot, dispatcher: Dispatcher, update: Update) -> None:
-        await dispatcher.feed_update(bot, update)
+        response = await dispatcher.feed_update(bot, update)
+        if isinstance(response, TelegramMethod):  # a handler's answer meant for a webhook's response
+            await dispatcher.silent_call_request(bot, response)
 
 
 async def chat(

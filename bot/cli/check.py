@@ -17,6 +17,8 @@ if TYPE_CHECKING:
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    from eligibility.depends import depends_all
+    from eligibility.facts import load_fact_specs
     from eligibility.profiles import ProfileError, read_profiles
     from eligibility.screening import screen
     from knowledge.loader import load_knowledge_base
@@ -31,17 +33,28 @@ def cmd_check(args: argparse.Namespace) -> int:
     results = [(p, screen(kb, p.facts, on)) for p in profiles]
     if args.pdf or args.png:
         return _report(args, kb, results)
+    # what a verdict or an amount still hangs on (facts not given), said plainly
+    specs = load_fact_specs()
+    hanging = [depends_all(kb, p.facts, r.measures, specs) for p, r in results]
     if path.suffix.lower() == ".csv":
-        _write_csv(results, [m.id for m in kb.measures()])
+        said = [{i: d.text(specs, args.lang) for i, d in found.items()} for found in hanging]
+        _write_csv(results, [m.id for m in kb.measures()], said)
         return 0
-    for profile, result in results:
+    for (profile, result), depends in zip(results, hanging, strict=True):
         data = result.as_dict(args.lang)
         if profile.label is not None:
             data = {"profile": profile.label, **data}
         if args.json or path.suffix.lower() == ".jsonl":
             print(dumps(data, indent=None if path.suffix.lower() == ".jsonl" else 2))
         else:
-            _print_screening(data)
+            # an unknown measure lists its missing facts already: what they could come to is enough
+            _print_screening(
+                data,
+                {
+                    i: d.text(specs, args.lang) if d.low.verdict == "eligible" else "→ " + d.outcomes(args.lang)
+                    for i, d in depends.items()
+                },
+            )
     return 0
 
 
@@ -70,7 +83,9 @@ def _report(args: argparse.Namespace, kb: KnowledgeBase, results: list[tuple[Pro
     return 0
 
 
-def _write_csv(results: list[tuple[Profile, Screening]], ids: list[str]) -> None:
+def _write_csv(
+    results: list[tuple[Profile, Screening]], ids: list[str], hanging: list[dict[str, str]]
+) -> None:
     writer = csv.writer(sys.stdout)
     writer.writerow(
         [
@@ -80,28 +95,35 @@ def _write_csv(results: list[tuple[Profile, Screening]], ids: list[str]) -> None
             "in_force",
             *[f"{i}_{c}" for i in ids for c in ("verdict", "max_amount_cny")],
             "total_max_amount_cny",
+            "depends",
         ]
     )
-    for profile, result in results:
-        cells: list[Any] = [profile.row, profile.label or "", result.on.isoformat(), result.validity.in_force]
+    for (profile, result), depends in zip(results, hanging, strict=True):
+        cells: list[Any] = [profile.row, profile.label or "", result.on.isoformat(), result.in_force]
         by_id = {m.id: m for m in result.measures}
         for i in ids:
             amount = by_id[i].max_amount_cny
             cells += [by_id[i].verdict, "" if amount is None else amount]
-        writer.writerow([*cells, result.total_max_amount_cny])
+        said = "; ".join(f"{i}: {text}" for i, text in depends.items())
+        writer.writerow([*cells, result.total_max_amount_cny, said])
 
 
-def _print_screening(data: dict[str, Any]) -> None:
+def _print_screening(data: dict[str, Any], depends: dict[str, str]) -> None:
     if data["warning"]:
         print(data["warning"], end="\n\n")
     for verdict in ("eligible", "unknown", "ineligible"):
         for m in (m for m in data["measures"] if m["verdict"] == verdict):
             amount = f" max {m['max_amount_cny']}" if m["max_amount_cny"] is not None else ""
+            lapsed = "" if m["in_force"] else f" ({m['document']} not in force: not counted)"
             print(
-                f"{m['id']:<5} {verdict}{amount}"
+                f"{m['id']:<5} {verdict}{amount}{lapsed}"
                 + (f"  missing: {', '.join(m['missing'])}" if m["missing"] else "")
             )
-    print(f"\ntotal max: {data['total_max_amount_cny']}")
+            if m["id"] in depends:
+                print(f"      {depends[m['id']]}")
+    print(f"\ntotal max: {data['total_max_amount_cny']} (measures in force)")
+    if len(data["documents"]) > 1 and data["overlap_note"]:
+        print(data["overlap_note"])
     print(data["disclaimer"])
 
 

@@ -120,12 +120,12 @@ def run_on_store(job: Job, args: argparse.Namespace) -> int:
 
     from bot.store.db import DatabaseError, open_database
     from bot.store.versions import KnowledgeStore
-    from knowledge.loader import KnowledgeError
+    from knowledge.loader import DATA_DIR, KnowledgeError
 
     async def main() -> int:
         db = await open_database(database(args))
         try:
-            return await job(KnowledgeStore(db), args)
+            return await job(KnowledgeStore(db, kb_dir(args) or DATA_DIR), args)
         finally:
             await db.close()
 
@@ -184,23 +184,62 @@ async def _export(store: KnowledgeStore, args: argparse.Namespace) -> int:
     else:
         await asyncio.to_thread(Path(args.file).write_text, text, encoding="utf-8")
         print(f"exported {current.doc} (change #{current.version_id}) to {args.file}", file=sys.stderr)
+        if current.source is not None:  # a document staff added: its text goes beside it
+            document = current.raw.get("document") or {}
+            beside = Path(args.file).parent / str(document.get("source_file") or f"{current.doc}.md")
+            await asyncio.to_thread(beside.write_text, current.source, encoding="utf-8")
+            print(f"exported its source text to {beside}", file=sys.stderr)
     return 0
 
 
 async def _import(store: KnowledgeStore, args: argparse.Namespace) -> int:
-    import asyncio
 
     from knowledge import overlay
-    from knowledge.loader import KnowledgeError
 
     path = Path(args.file)
+    raw = overlay.load_raw(await _read(path), path.name)
+    source = await _source(path, raw, args.source)
+    plan = await store.plan_import(raw, path.name, source)
+    if plan.action == "add":
+        from bot.store.versions import summary
+
+        number = summary(raw).get("number")
+        print(f"{path.name}: valid with its source text; a new document {plan.doc} ({number}):")
+    else:
+        print(
+            f"{path.name}: valid; {len(plan.changes)} changes to {plan.doc} (now at change #{plan.base_id}):"
+        )
+    return await _apply(
+        store, plan, dry_run=args.dry_run, done="added" if plan.action == "add" else "imported"
+    )
+
+
+async def _read(path: Path) -> str:
+    import asyncio
+
+    from knowledge.loader import KnowledgeError
+
     try:
-        text = await asyncio.to_thread(path.read_text, encoding="utf-8")
+        return await asyncio.to_thread(path.read_text, encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise KnowledgeError(f"{path.name}: cannot read: {exc}") from None
-    plan = await store.plan_import(overlay.load_raw(text, path.name), path.name)
-    print(f"{path.name}: valid; {len(plan.changes)} changes to {plan.doc} (now at change #{plan.base_id}):")
-    return await _apply(store, plan, dry_run=args.dry_run, done="imported")
+
+
+async def _source(path: Path, raw: dict[str, Any], given: str | None) -> str | None:
+    """A document's source text: --source FILE, else the file its `source_file` names beside it
+    (a new document needs it; the store says so when it is missing)."""
+    if given:
+        return await _read(Path(given))
+    document = raw.get("document")
+    name = document.get("source_file") if isinstance(document, dict) else None
+    beside = path.parent / str(name) if isinstance(name, str) and name else None
+    return await _read(beside) if beside is not None and beside.is_file() else None
+
+
+async def _remove(store: KnowledgeStore, args: argparse.Namespace) -> int:
+    plan = await store.plan_remove(args.doc)
+    print(f"removing {args.doc} from the knowledge base (change #{plan.base_id}; a rollback restores it):")
+    return await _apply(store, plan, dry_run=args.dry_run, done="removed")
 
 
 async def _history(store: KnowledgeStore, args: argparse.Namespace) -> int:
@@ -278,23 +317,42 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
     export.add_argument("file", help="where to write it (- for standard output)")
     export.add_argument("--doc", help="the document id, when there are several")
     add_db(export)
+    add_kb(export)
     export.set_defaults(handler=_on_store(_export))
 
-    imp = kb.add_parser("import", help="validate a YAML file, show the differences and apply it")
+    imp = kb.add_parser(
+        "import",
+        help="validate a YAML file (a new document: with its source text), show the differences, apply",
+    )
     imp.add_argument("file")
+    imp.add_argument(
+        "--source", metavar="FILE", help="the document's source text (default: its source_file beside FILE)"
+    )
     imp.add_argument("--dry-run", action="store_true", help="validate and show the differences only")
     add_db(imp)
+    add_kb(imp)
     imp.set_defaults(handler=_on_store(_import))
+
+    remove = kb.add_parser(
+        "remove", help="take document DOC out of the knowledge base (rollback restores it)"
+    )
+    remove.add_argument("doc", metavar="DOC", help="the document's id (see `policybot kb list --json`)")
+    remove.add_argument("--dry-run", action="store_true", help="show what would change only")
+    add_db(remove)
+    add_kb(remove)
+    remove.set_defaults(handler=_on_store(_remove))
 
     history = kb.add_parser("history", help="recent changes (of one entry, or 'document')")
     history.add_argument("id", nargs="?")
     history.add_argument("--limit", type=int, default=20)
     add_json(history)
     add_db(history)
+    add_kb(history)
     history.set_defaults(handler=_on_store(_history))
 
     rollback = kb.add_parser("rollback", help="undo change CHANGE: back to the state before it")
     rollback.add_argument("change", type=lambda text: int(text.lstrip("#")), metavar="CHANGE")
     rollback.add_argument("--dry-run", action="store_true", help="show what would change only")
     add_db(rollback)
+    add_kb(rollback)
     rollback.set_defaults(handler=_on_store(_rollback))

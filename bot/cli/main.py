@@ -7,7 +7,7 @@ import argparse
 import sys
 from collections.abc import Callable, Sequence
 
-from bot.cli import ask, check, kb, serve, stats
+from bot.cli import ask, check, interview, kb, serve, stats, web
 
 Handler = Callable[[argparse.Namespace], int]
 
@@ -17,7 +17,7 @@ def build_parser() -> argparse.ArgumentParser:
         prog="policybot", description="政策助手 — 衡政发〔2024〕4号 policy assistant"
     )
     sub = parser.add_subparsers(dest="command", required=True)
-    for group in (kb, ask, check, serve, stats):
+    for group in (kb, ask, check, interview, serve, stats, web):
         group.add_commands(sub)
     return parser
 

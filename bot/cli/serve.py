@@ -9,7 +9,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.cli.common import add_date, add_db, add_lang
+from bot.cli.common import add_date, add_db, add_kb, add_lang
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -21,6 +21,8 @@ def settings(args: argparse.Namespace) -> Settings:
     found = Settings()
     if getattr(args, "db", None):
         found = found.model_copy(update={"database_path": Path(args.db)})
+    if getattr(args, "kb", None):
+        found = found.model_copy(update={"kb_dir": Path(args.kb)})
     return found
 
 
@@ -69,10 +71,12 @@ def add_commands(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> No
         "--webhook", action="store_true", help="serve a webhook (WEBHOOK_URL, WEBHOOK_*) instead of polling"
     )
     add_db(run)
+    add_kb(run)
     run.set_defaults(handler=cmd_run)
 
     chat = sub.add_parser("chat", help="talk to the assistant in the terminal (no token, no network)")
     add_lang(chat)
     add_date(chat, "pretend today is this day (YYYY-MM-DD), e.g. to see validity warnings")
     add_db(chat)
+    add_kb(chat)
     chat.set_defaults(handler=cmd_chat)

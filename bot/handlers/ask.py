@@ -20,6 +20,7 @@ from bot.store.conversations import Conversations
 from bot.store.users import QuestionLog
 from eligibility.answer import Answer, Assistant
 from knowledge.text import is_english
+from knowledge.validity import governing
 
 MAX_QUESTION = 1000  # characters; longer texts are cut before matching
 
@@ -111,7 +112,8 @@ async def reply(
             office = referral.office_in(lang)
             if office and office not in answer.text:
                 parts.append(t("ask.office", office=esc(office)))
-        elif (contact := kb.documents[0].contact) is not None:
+        elif (contact := governing(kb.documents, assistant.today()).contact) is not None:
+            # no clause answers it: the contact of the document in force today
             parts.append(t("ask.contact", contact=esc(contact.get(lang))))
         parts.append(t("ask.logged"))
         await send(bot, chat_id, "\n\n".join(parts), keyboards.after_decline(t))

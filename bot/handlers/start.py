@@ -19,13 +19,14 @@ from bot.replies import acknowledge, chat_of, send
 from bot.store.stats import InterviewEvents
 from eligibility.answer import Assistant
 from eligibility.facts import FactSpec
+from eligibility.interview import Plan
 
 
 async def send_welcome(
     bot: Bot, chat_id: int, t: Translator, assistant: Assistant, state: FSMContext
 ) -> None:
     resumable = await state.get_state() == InterviewStates.asking.state
-    text = views.welcome(t, assistant.kb, assistant.validity(), resumable=resumable)
+    text = views.welcome(t, assistant.kb, assistant.today(), resumable=resumable)
     await send(bot, chat_id, text, keyboards.menu(t))
 
 
@@ -42,6 +43,7 @@ async def on_menu(
     t: Translator,
     assistant: Assistant,
     specs: Mapping[str, FactSpec],
+    plan: Plan,
     state: FSMContext,
     events: InterviewEvents,
 ) -> None:
@@ -52,7 +54,7 @@ async def on_menu(
     elif callback_data.action == MenuAction.BROWSE:
         await send_sections(bot, chat_id, t, assistant)
     elif callback_data.action == MenuAction.CHECK:
-        await Turn(bot, chat_id, t, assistant, specs, state, events).begin()
+        await Turn(bot, chat_id, t, assistant, specs, plan, state, events).begin()
     else:
         await send_welcome(bot, chat_id, t, assistant, state)
 

@@ -21,6 +21,8 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.axis import Axis
 
+    from bot.store.stats import Stats
+
 WIDTH_PX: Final = 1000  # phone width: a chat app shows it without shrinking the text much
 DPI: Final = 100
 LABEL_CHARS: Final = 18
@@ -179,3 +181,19 @@ def stats_png(chart: StatsChart, t: Translator, *, font: Path) -> bytes:
         out = BytesIO()
         figure.savefig(out, format="png", dpi=DPI, facecolor="white")
     return out.getvalue()
+
+
+def from_stats(stats: Stats) -> StatsChart:
+    """The chart of what /stats and `policybot stats` count (bot/store/stats.py)."""
+    days = [
+        DayCounts(day, counts.get("answer", 0), counts.get("clarify", 0), counts.get("decline", 0))
+        for day, counts in stats.by_day
+    ]
+    return StatsChart(
+        since=stats.since,
+        until=stats.until,
+        days=days,
+        unanswered=list(stats.unanswered),
+        interviews_started=stats.interviews_started,
+        interviews_finished=stats.interviews_finished,
+    )

@@ -256,7 +256,8 @@ def page_content(
     without_figure = sum(1 for m in eligible if m.max_amount_cny is None)
     total = None
     if eligible:
-        total = t("report.total", amount=format_money(screening.total_max_amount_cny, lang))
+        # the measures shown: in force (none being in force: all, for reference, under the warning)
+        total = t("report.total", amount=format_money(screening.shown_total, lang))
         if without_figure:
             total += t("report.total_no_figure", count=without_figure)
     notes = [t("report.disclaimer", text=DISCLAIMER.get(lang))]

@@ -17,10 +17,17 @@ from bot.replies import acknowledge, edit, send
 from bot.staff import keyboards, views
 from bot.staff.callbacks import ConfirmCB
 from bot.staff.flow import StaffFlow, busy
-from bot.staff.states import AttachPreview, EditPreview, ImportPreview, Preview, ReferPreview, RollbackPreview
+from bot.staff.states import (
+    AttachPreview,
+    EditPreview,
+    ImportPreview,
+    Preview,
+    ReferPreview,
+    RemovePreview,
+    RollbackPreview,
+)
 from bot.store.versions import Plan, StaleError, Version
-from bot.views import heading
-from knowledge import overlay
+from bot.views import named
 from knowledge.loader import KnowledgeError
 from knowledge.models import Localized
 
@@ -93,7 +100,10 @@ async def save(knowledge: LiveKnowledge, user: str, preview: Preview) -> Version
             plan = await store.plan_attach(preview.entry, preview.phrasing)
             return await store.commit(plan, user, handled=preview.ids, decision="attach")
         case ImportPreview():
-            plan = await store.plan_import(preview.raw, preview.name)
+            plan = await store.plan_import(preview.raw, preview.name, preview.source)
+            base = preview.base
+        case RemovePreview():
+            plan = await store.plan_remove(preview.doc)
             base = preview.base
         case RollbackPreview():
             plan = await store.plan_rollback(preview.change)
@@ -111,17 +121,21 @@ def saved(t: Translator, knowledge: LiveKnowledge, preview: Preview, version: Ve
     kb = knowledge.assistant.kb
     if isinstance(preview, AttachPreview):
         entry = kb.get(preview.entry)
-        name = heading(entry, t) if entry is not None else preview.entry
+        name = named(kb, entry, t) if entry is not None else preview.entry
         return t("staff.attach.saved", text=esc(preview.phrasing), name=esc(name), id=version.id)
     if isinstance(preview, ReferPreview):
         return t("staff.refer.saved", id=version.id)
     if isinstance(preview, RollbackPreview):
         return t("staff.rollback.saved", id=version.id, change=preview.change)
+    if isinstance(preview, RemovePreview):
+        return t("staff.remove.saved", doc=esc(preview.doc), id=version.id)
+    if version.action == "add":
+        return t("staff.add.saved", doc=esc(version.doc), id=version.id)
     text = t("staff.saved", id=version.id)
-    validity = next((e for e in kb if e.kind == "validity"), None)
-    edited_dates = isinstance(preview, EditPreview) and preview.target == overlay.DOCUMENT
-    if edited_dates and validity is not None:  # the validity entry's text names the dates too
-        text += "\n\n" + t("staff.edit.dates_hint", name=esc(heading(validity, t)), id=validity.id)
+    document = kb.keyed_document(preview.target) if isinstance(preview, EditPreview) else None
+    validity = next((e for e in kb.entries_of(document.id) if e.kind == "validity"), None) if document else None
+    if validity is not None:  # the dates were edited: the validity entry's text names them too
+        text += "\n\n" + t("staff.edit.dates_hint", name=esc(named(kb, validity, t)), id=validity.id)
     return text
 
 

@@ -29,7 +29,7 @@ def _entries(t: Translator, kb: KnowledgeBase) -> InlineKeyboardMarkup:
         t,
         kb,
         lambda entry_id: EditCB(target=entry_id).pack(),
-        document=EditCB(target=overlay.DOCUMENT).pack(),
+        document=lambda key: EditCB(target=key).pack(),
     )
 
 
@@ -37,8 +37,13 @@ def _fields_title(t: Translator, kb: KnowledgeBase, target: str) -> str:
     return f"<b>{esc(views.target_label(t, kb, target))}</b>\n{t('staff.edit.choose_field')}"
 
 
-def _entry_of(target: str) -> str | None:
-    return None if target == overlay.DOCUMENT else target
+def _is_document(kb: KnowledgeBase, target: str) -> bool:
+    """A document's own fields: "document", or "DOC/document" for a later document's."""
+    return kb.keyed_document(target) is not None
+
+
+def _fields(t: Translator, kb: KnowledgeBase, target: str) -> InlineKeyboardMarkup:
+    return keyboards.fields(t, target, document=_is_document(kb, target))
 
 
 async def on_edit(
@@ -46,8 +51,8 @@ async def on_edit(
 ) -> None:
     kb = knowledge.assistant.kb
     target = (command.args or "").strip()
-    if target and (target == overlay.DOCUMENT or target in kb.entries):
-        await send(bot, message.chat.id, _fields_title(t, kb, target), keyboards.fields(t, target))
+    if target and (_is_document(kb, target) or target in kb.entries):
+        await send(bot, message.chat.id, _fields_title(t, kb, target), _fields(t, kb, target))
         return
     note = t("staff.no_entry", id=esc(target)) + "\n\n" if target else ""
     await send(bot, message.chat.id, note + t("staff.edit.choose_entry"), _entries(t, kb))
@@ -68,20 +73,21 @@ async def on_step(
         await acknowledge(callback)
         await edit(bot, callback, t("staff.edit.choose_entry"), _entries(t, kb))
         return
-    if target != overlay.DOCUMENT and target not in kb.entries:
+    document = _is_document(kb, target)
+    if not document and target not in kb.entries:
         await acknowledge(callback, t("stale.entry"), alert=True)
         return
     if not field:
         await acknowledge(callback)
-        await edit(bot, callback, _fields_title(t, kb, target), keyboards.fields(t, target))
+        await edit(bot, callback, _fields_title(t, kb, target), _fields(t, kb, target))
         return
-    editable = overlay.DOCUMENT_FIELDS if target == overlay.DOCUMENT else overlay.EDITABLE_FIELDS
+    editable = overlay.DOCUMENT_FIELDS if document else overlay.EDITABLE_FIELDS
     if field not in editable:
         await acknowledge(callback, t("stale.button"), alert=True)
         return
     await acknowledge(callback)
-    current = await knowledge.store.document(entry=_entry_of(target))
-    value = overlay.get_field(current.raw, target, field)
+    current, in_file = await knowledge.store.find(target)  # in_file: the id in the document's own file
+    value = overlay.get_field(current.raw, in_file, field)
     prompt = ValuePrompt(token=new_token(), target=target, field=field)
     await flow.ask(prompt)
     await edit(bot, callback, views.prompt(t, kb, target, field, value), keyboards.cancel(t, prompt.token))
@@ -98,8 +104,8 @@ async def on_value(
     target, field, text = prompt.target, prompt.field, message.text or ""
     previewed = await flow.preview()
     try:
-        current = await knowledge.store.document(entry=_entry_of(target))
-        value = overlay.get_field(current.raw, target, field)
+        current, in_file = await knowledge.store.find(target)
+        value = overlay.get_field(current.raw, in_file, field)
         if isinstance(previewed, EditPreview) and is_patch(field, text):  # + and - lines add up
             value = previewed.value
         value = parse(field, text, t.lang, value)

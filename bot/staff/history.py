@@ -17,7 +17,6 @@ from bot.staff.callbacks import ConflictCB, UndoCB
 from bot.staff.confirm import who
 from bot.staff.flow import StaffFlow
 from bot.staff.states import RollbackPreview, new_token
-from knowledge import overlay
 from knowledge.loader import KnowledgeError
 
 
@@ -26,7 +25,7 @@ async def on_history(
 ) -> None:
     kb = knowledge.assistant.kb
     target = (command.args or "").strip() or None
-    if target is not None and target != overlay.DOCUMENT and target not in kb.entries:
+    if target is not None and kb.keyed_document(target) is None and target not in kb.entries:
         await send(bot, message.chat.id, t("staff.no_entry", id=esc(target)))
         return
     versions = await knowledge.store.history(target, limit=12)

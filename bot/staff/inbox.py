@@ -31,7 +31,7 @@ from bot.staff.states import (
 )
 from bot.store import inbox as inbox_data
 from bot.store.inbox import Group, Sort
-from bot.views import heading
+from bot.views import named
 
 PER_PAGE: Final = 6
 MAX_PHRASING: Final = 300  # characters of a phrasing attached or ruled out of scope
@@ -121,7 +121,10 @@ async def _preview_attach(
     await flow.ask(PhrasingPrompt(token=attach.token), attach)
     entry = knowledge.assistant.kb.entries[attach.entry]
     text = t(
-        "staff.attach.preview", text=esc(attach.phrasing), name=esc(heading(entry, t)), count=len(attach.ids)
+        "staff.attach.preview",
+        text=esc(attach.phrasing),
+        name=esc(named(knowledge.assistant.kb, entry, t)),
+        count=len(attach.ids),
     )
     await send(bot, chat_id, text, keyboards.confirm(t, attach.token))
 

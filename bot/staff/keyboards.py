@@ -12,7 +12,7 @@ from bot.staff.callbacks import ConfirmCB, ConflictCB, EditCB, GroupAction, Grou
 from bot.staff.describe import short
 from bot.staff.views import field_label
 from bot.store.inbox import Group, Sort
-from bot.views import heading
+from bot.views import named
 from knowledge.loader import KnowledgeBase
 from knowledge.overlay import DOCUMENT, DOCUMENT_FIELDS, EDITABLE_FIELDS
 
@@ -50,7 +50,7 @@ def group(t: Translator, kb: KnowledgeBase, found: Group) -> InlineKeyboardMarku
     builder = InlineKeyboardBuilder()
     candidates = [m.id for m in (found.decision.matches if found.decision else ()) if m.id in kb.entries][:3]
     for entry_id in candidates:
-        label = t("staff.button.attach_to", name=heading(kb.entries[entry_id], t))
+        label = t("staff.button.attach_to", name=named(kb, kb.entries[entry_id], t))
         builder.row(_button(label, GroupCB(key=found.key, action=GroupAction.ATTACH, entry=entry_id).pack()))
     builder.row(
         _button(t("staff.button.other_entry"), GroupCB(key=found.key, action=GroupAction.ENTRIES).pack())
@@ -71,22 +71,26 @@ def entries(
     data: Callable[[str], str],
     *,
     back: str | None = None,
-    document: str | None = None,
+    document: Callable[[str], str] | None = None,
 ) -> InlineKeyboardMarkup:
-    """Every entry, two a row (`data` makes each button's payload); the document's dates last."""
+    """Every entry, two a row (`data` makes each button's payload); each document's dates last
+    (`document` makes their payloads from the document's key)."""
     builder = InlineKeyboardBuilder()
     for entry in kb:
-        builder.button(text=heading(entry, t), callback_data=data(entry.id))
+        builder.button(text=named(kb, entry, t, short=True) if len(kb.documents) > 1 else named(kb, entry, t), callback_data=data(entry.id))
     builder.adjust(2)
     if document is not None:
-        builder.row(_button(t("staff.button.document"), document))
+        for doc in kb.documents:
+            label = t("staff.button.document") if len(kb.documents) == 1 else t("staff.button.document_of", number=doc.number)
+            builder.row(_button(label, document(kb.document_key(doc.id))))
     if back is not None:
         builder.row(_button(t("button.back"), back))
     return builder.as_markup()
 
 
-def fields(t: Translator, target: str) -> InlineKeyboardMarkup:
-    names = DOCUMENT_FIELDS if target == DOCUMENT else EDITABLE_FIELDS
+def fields(t: Translator, target: str, *, document: bool = False) -> InlineKeyboardMarkup:
+    """The fields of an entry, or (`document`, or the target "document") of a document."""
+    names = DOCUMENT_FIELDS if document or target == DOCUMENT else EDITABLE_FIELDS
     builder = InlineKeyboardBuilder()
     for name in names:
         builder.button(text=field_label(t, name), callback_data=EditCB(target=target, field=name).pack())

@@ -17,7 +17,7 @@ from bot.store.users import UserSettings
 
 logger = logging.getLogger("policybot")
 
-STAFF_COMMANDS = ("inbox", "edit", "history", "rollback", "conflicts", "export", "stats", "unanswered")
+STAFF_COMMANDS = ("inbox", "edit", "history", "rollback", "conflicts", "export", "remove", "stats", "unanswered")
 
 
 def staff_command_list(t: Translator) -> list[BotCommand]:

@@ -4,7 +4,8 @@ knowledge-base work, one module per job, all behind one check of the sender:
 inbox.py     /inbox and its groups: attach to an entry, rule out of scope (a referral), ignore
 edit.py      /edit [ID], the guided edit of an entry's fields or the validity dates
 history.py   /history [ID], /rollback N, the undo buttons, /conflicts
-transfer.py  /export, and a .yaml sent as a document (an import)
+transfer.py  /export, and a .yaml sent as a document (an import; a new document with its text)
+documents.py /remove DOC: a document out of the knowledge base
 stats.py     /stats
 confirm.py   saving or dropping what any of them previewed, /cancel
 
@@ -26,7 +27,7 @@ from bot.config import Settings
 from bot.format import esc
 from bot.i18n import Translator
 from bot.replies import acknowledge, send
-from bot.staff import confirm, edit, history, inbox, stats, transfer
+from bot.staff import confirm, documents, edit, history, inbox, stats, transfer
 from bot.staff.callbacks import is_staff_button
 from bot.staff.flow import StaffFlowMiddleware
 from bot.store.users import QuestionLog
@@ -68,7 +69,7 @@ def make_router() -> Router:
     staff_only.callback_query.outer_middleware(flow)
     staff_only.message.register(on_unanswered, Command("unanswered"))
     # confirm first: /cancel while a staff flow is busy is theirs, not the interview's
-    jobs = (confirm, inbox, edit, history, transfer, stats)
+    jobs = (confirm, inbox, edit, history, transfer, documents, stats)
     staff_only.include_routers(*(job.make_router() for job in jobs))
     guard = Router(name="staff-guard")
     guard.callback_query.register(on_refused, is_staff_button)

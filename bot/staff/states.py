@@ -21,6 +21,7 @@ class StaffStates(StatesGroup):
     typing_referral = State()  # the referral of a group ruled out of scope; its preview may be open
     typing_phrasing = State()  # an attach preview is open: typed text is a new wording
     previewing = State()  # an import or rollback preview waits for its buttons only
+    uploading = State()  # half of a new document came (its .yaml or its source text): the other half
 
 
 def new_token() -> str:
@@ -58,10 +59,21 @@ class PhrasingPrompt(Prompt):
     """A new wording for the attach preview of the same token (StaffStates.typing_phrasing)."""
 
 
+class UploadPrompt(Prompt):
+    """A new document comes in two files (StaffStates.uploading): the one that came waits here
+    for the other — its data (`raw`, from the file `name`) for its source text, or the text."""
+
+    name: str = ""
+    raw: dict[str, Any] | None = None
+    source_name: str = ""
+    source: str | None = None
+
+
 STEP_OF: dict[type[Prompt], State] = {
     ValuePrompt: StaffStates.typing_value,
     ReferralPrompt: StaffStates.typing_referral,
     PhrasingPrompt: StaffStates.typing_phrasing,
+    UploadPrompt: StaffStates.uploading,
 }
 PROMPTS: dict[str | None, type[Prompt]] = {step.state: model for model, step in STEP_OF.items()}
 
@@ -101,6 +113,14 @@ class ImportPreview(_Frozen):
     name: str  # the uploaded file's name
     raw: dict[str, Any]
     base: int
+    source: str | None = None  # a new document's source text (its second file)
+
+
+class RemovePreview(_Frozen):
+    kind: Literal["remove"] = "remove"
+    token: str
+    doc: str
+    base: int
 
 
 class RollbackPreview(_Frozen):
@@ -111,7 +131,7 @@ class RollbackPreview(_Frozen):
 
 
 Preview = Annotated[
-    EditPreview | AttachPreview | ReferPreview | ImportPreview | RollbackPreview,
+    EditPreview | AttachPreview | ReferPreview | ImportPreview | RollbackPreview | RemovePreview,
     Field(discriminator="kind"),
 ]
 PREVIEW: TypeAdapter[Preview] = TypeAdapter(Preview)

@@ -12,7 +12,7 @@ from bot.staff.forms import DATE_FIELDS, LIST_FIELDS, LOCALIZED_FIELDS, NOTES, I
 from bot.store.inbox import Group, Sort
 from bot.store.stats import Stats
 from bot.store.versions import REFERRAL, Change, ConflictRow, Version
-from bot.views import heading
+from bot.views import named
 from knowledge.loader import KnowledgeBase, KnowledgeError
 from knowledge.matcher import Decision
 from knowledge.overlay import DOCUMENT
@@ -21,12 +21,13 @@ MAX_LINES = 40  # change lines in a preview
 
 
 def target_label(t: Translator, kb: KnowledgeBase, target: str) -> str:
-    if target == DOCUMENT:
-        return t("staff.document")
+    if (document := kb.keyed_document(target)) is not None or target == DOCUMENT:
+        # a document's own fields: which document, when there are several
+        return t("staff.document_of", number=document.number) if document and len(kb.documents) > 1 else t("staff.document")
     if target == REFERRAL:
         return t("staff.referral")
     entry = kb.get(target)
-    return heading(entry, t) if entry is not None else target
+    return named(kb, entry, t) if entry is not None else target
 
 
 def field_label(t: Translator, field: str) -> str:
@@ -184,12 +185,12 @@ def group(t: Translator, kb: KnowledgeBase, found: Group) -> str:
 
 def now(t: Translator, kb: KnowledgeBase, decision: Decision) -> str:
     """What the bot would do with the question today."""
-    names = [heading(kb.entries[m.id], t) for m in decision.matches if m.id in kb.entries]
+    names = [named(kb, kb.entries[m.id], t) for m in decision.matches if m.id in kb.entries]
     score = f"{decision.matches[0].score:.1f}" if decision.matches else ""
     if decision.outcome == "answer" and names:
         return t("staff.group.now_answer", name=esc(names[0]), score=score)
     if decision.outcome == "clarify":
-        chosen = [heading(kb.entries[i], t) for i in decision.choices if i in kb.entries]
+        chosen = [named(kb, kb.entries[i], t) for i in decision.choices if i in kb.entries]
         return t("staff.group.now_clarify", names=esc(t("list.sep").join(chosen)))
     if decision.referral is not None:
         office = decision.referral.office or short(decision.referral.message.get(t.lang), 60)
@@ -200,7 +201,7 @@ def now(t: Translator, kb: KnowledgeBase, decision: Decision) -> str:
 
 
 def conflict(t: Translator, kb: KnowledgeBase, row: ConflictRow) -> str:
-    name = f"{esc(target_label(t, kb, row.target))} · {esc(field_label(t, row.field))}"
+    name = f"{esc(target_label(t, kb, row.key or row.target))} · {esc(field_label(t, row.field))}"
     return "\n".join(
         [
             t("staff.conflicts.item", id=row.id, name=name, change=row.version_id),
@@ -228,7 +229,7 @@ def stats(t: Translator, kb: KnowledgeBase, data: Stats) -> str:
         lines = [t("staff.stats.top")]
         for number, (entry_id, count) in enumerate(data.top_entries, start=1):
             entry = kb.get(entry_id)
-            name = heading(entry, t) if entry is not None else entry_id
+            name = named(kb, entry, t) if entry is not None else entry_id
             lines.append(f"{number}. {esc(name)} — {count}")
         parts.append("\n".join(lines))
     parts.append(

@@ -190,6 +190,13 @@ MIGRATIONS: list[str] = [
     ) WITHOUT ROWID;
     CREATE INDEX conversations_user_id ON conversations (user_id);
     """,
+    # 7: documents added and removed by staff (bot/store/versions.py): a version may carry its
+    # document's source text (a document that did not ship has no file to quote from; NULL: the
+    # one before, or the shipped file's), and a removal is a version that marks the document gone.
+    """
+    ALTER TABLE kb_versions ADD COLUMN source TEXT;
+    ALTER TABLE kb_versions ADD COLUMN removed INTEGER NOT NULL DEFAULT 0;
+    """,
 ]
 
 

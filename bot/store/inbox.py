@@ -92,13 +92,13 @@ def _similar(a: tuple[str, str], b: tuple[str, str]) -> bool:
     return " " in words_a and " " in words_b and fuzz.token_sort_ratio(words_a, words_b) >= SAME_GROUP + 5
 
 
-def group(items: Sequence[Asked], matcher: Matcher) -> list[Group]:
+def group(items: Sequence[Asked], matcher: Matcher | None) -> list[Group]:
     """Greedy grouping, newest first: a question joins the first group it is similar to (its
-    text, or its words in any order)."""
+    text, or its words in any order; without a matcher to cut words, its text)."""
     groups: list[Group] = []
     for item in items:
         key = _key(item.text)
-        words = " ".join(sorted(set(matcher.words(normalize(item.text).lower()))))
+        words = " ".join(sorted(set(matcher.words(normalize(item.text).lower())))) if matcher else ""
         keys = (key, words)
         for candidate in groups:
             if any(_similar(keys, other) for other in candidate._keys[:5]):

@@ -3,7 +3,7 @@ texts, and validation of raw documents into a knowledge base. No database, no ai
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -57,9 +57,19 @@ def source_text(raw: dict[str, Any], name: str, root: Path = DATA_DIR) -> str:
     raise KnowledgeError(f"{name}: document.source_file: '{source_file}' not found")
 
 
-def build(documents: Sequence[tuple[str, dict[str, Any]]], root: Path = DATA_DIR) -> KnowledgeBase:
-    """Validate (name, raw) documents as one knowledge base; KnowledgeError names the problem."""
-    policies = tuple(overlay.validate(raw, source_text(raw, name, root), name) for name, raw in documents)
+def build(
+    documents: Sequence[tuple[str, dict[str, Any]]],
+    root: Path = DATA_DIR,
+    sources: Mapping[str, str] | None = None,
+) -> KnowledgeBase:
+    """Validate (name, raw) documents as one knowledge base; KnowledgeError names the problem.
+    `sources`: source texts by name, for documents that did not ship (staff added them); the
+    others quote the text beside the shipped files."""
+    given = sources or {}
+    policies = tuple(
+        overlay.validate(raw, given[name] if name in given else source_text(raw, name, root), name)
+        for name, raw in documents
+    )
     kb = KnowledgeBase(policies)
     problems = rule_problems(kb)
     if problems:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import struct
 from collections.abc import AsyncGenerator, Callable
 from datetime import UTC, datetime
 from typing import Any, cast
@@ -27,11 +28,21 @@ from aiogram.methods import (
     SendChatAction,
     SendDocument,
     SendMessage,
+    SendPhoto,
     SetMyCommands,
     TelegramMethod,
 )
 from aiogram.methods.base import TelegramType
-from aiogram.types import BufferedInputFile, Chat, Document, File, InlineKeyboardMarkup, Message, User
+from aiogram.types import (
+    BufferedInputFile,
+    Chat,
+    Document,
+    File,
+    InlineKeyboardMarkup,
+    Message,
+    PhotoSize,
+    User,
+)
 
 from bot.format import html_to_plain
 
@@ -112,6 +123,26 @@ class LocalSession(BaseSession):
             )
             self.messages[(chat_id, message_id)] = message
             return 200, _dump(message), None
+        if isinstance(method, SendPhoto):  # a picture (the staff's /stats chart): kept like a file
+            chat_id = int(method.chat_id)
+            message_id = next(self._ids.setdefault(chat_id, itertools.count(1_000_001)))
+            upload = method.photo
+            data = upload.data if isinstance(upload, BufferedInputFile) else b""
+            name = upload.filename if isinstance(upload, BufferedInputFile) else None
+            stored = self.add_file(data, name or "photo")
+            width, height = _png_size(data)
+            size = PhotoSize(
+                file_id=stored.file_id,
+                file_unique_id=stored.file_unique_id,
+                width=width,
+                height=height,
+                file_size=len(data),
+            )
+            message = self._message(bot, chat_id, message_id, None, method.reply_markup).model_copy(
+                update={"photo": [size], "caption": html_to_plain(method.caption or "") or None}
+            )
+            self.messages[(chat_id, message_id)] = message
+            return 200, _dump(message), None
         if isinstance(method, GetFile):
             content = self.files.get(method.file_id)
             if content is None:
@@ -159,6 +190,14 @@ class LocalSession(BaseSession):
 
     async def close(self) -> None:
         pass
+
+
+def _png_size(data: bytes) -> tuple[int, int]:
+    """A PNG's width and height (its IHDR chunk); 0 × 0 for anything else."""
+    if data[:8] != b"\x89PNG\r\n\x1a\n" or len(data) < 24:
+        return 0, 0
+    width, height = struct.unpack(">II", data[16:24])
+    return int(width), int(height)
 
 
 def _dump(message: Message) -> dict[str, Any]:

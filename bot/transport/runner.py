@@ -67,7 +67,8 @@ async def running(settings: Settings) -> AsyncIterator[Running]:
         )
     db = await open_database(settings.database_path)  # first: a bad database fails at once, clearly
     try:
-        assistant = await current_assistant(db)  # the shipped files with the staff's edits (bot/kb_store.py)
+        # the shipped files (or KB_DIR's) with the staff's edits (bot/store/versions.py)
+        assistant = await current_assistant(db, kb_dir=settings.kb_dir)
         blocked = BlockedChats(db)
         await blocked.load()
         retry = RetryPolicy(
