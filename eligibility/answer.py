@@ -749,23 +749,30 @@ class Assistant:
         """The facts of a follow-up on `previous` ("那如果是1500平米呢", "花了7万"), or None when the
         message opens a topic of its own."""
         top = decision.matches[0] if decision.matches else None
+        only = [*self._prefer(previous), *base]
+        focused = self._read(query, self._prefer(previous), only)
         if top is not None and top.id == previous:
-            only = None
-        elif (
+            # the same clause again: its own facts first ("投入了15万" is the base's investment), then
+            # anything else the message says (a figure read both ways counts once, as the clause's)
+            taken = {str(v) for v in focused.facts.values()}
+            rest = {
+                k: v
+                for k, v in self._read(query, self._prefer(previous)).facts.items()
+                if str(v) not in taken
+            }
+            return merge_facts(context.facts, {**rest, **focused.facts})
+        if (
             decision.outcome == "answer"
             and top is not None
             and top.score >= STRONG
             and not is_followup(query)
         ):
             return None  # names its own topic
-        else:
-            only = [*self._prefer(previous), *base]
-        reading = self._read(query, self._prefer(previous), only)
         figures = [q for q in find_quantities(normalize(query)) if q.unit != Unit.PERCENT]
         carried_on = is_followup(query) and decision.outcome != "answer"  # "那第二个呢"
-        if only is not None and not reading and (figures or not carried_on):
+        if not focused and (figures or not carried_on):
             return None  # nothing about the clause under discussion: a question of its own
-        return merge_facts(context.facts, reading.facts)
+        return merge_facts(context.facts, focused.facts)
 
     def _unanswered(
         self, decision: Decision, lang: str, context: Context, situation: Situation, query: str
