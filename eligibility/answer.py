@@ -27,9 +27,9 @@ from eligibility.rules import MeasureResult, evaluate
 from eligibility.situation import Situation, read_situation
 from knowledge.loader import KnowledgeBase, read_yaml
 from knowledge.matcher import Decision, Match, Matcher, Ruling
-from knowledge.models import Entry, Localized, ShortAnswer
+from knowledge.models import Benefit, Entry, Localized, Per, ShortAnswer
 from knowledge.numbers import find_quantities
-from knowledge.render import format_money, format_quantity, render_card
+from knowledge.render import format_money, format_per, format_quantity, render_card
 from knowledge.text import is_english, normalize, strip_punct
 from knowledge.units import Unit
 from knowledge.validity import ValidityStatus, governing, validity_on
@@ -37,7 +37,7 @@ from knowledge.validity import ValidityStatus, governing, validity_on
 ASKING_FILE = Path(__file__).resolve().parent / "data" / "asking.yaml"
 CONTEXT_SECONDS = 30 * 60  # a chat's context older than this is forgotten
 STRONG = 7.0  # evidence above which a message names its own topic, whatever came before
-SHORT_ANSWER_SIMILARITY = 72.0
+SHORT_ANSWER_SIMILARITY = 62.0
 
 DirectAnswer = Literal["yes", "no", "depends"]
 
@@ -65,6 +65,7 @@ class Asking:
     thanks: frozenset[str]
     assumed_roles: frozenset[str]
     exists: tuple[str, ...]
+    concepts: dict[str, tuple[str, ...]]
 
 
 @lru_cache(maxsize=1)
@@ -75,6 +76,10 @@ def load_asking(path: Path = ASKING_FILE) -> Asking:
         return tuple(normalize(str(w)).lower() for w in raw.get(key, []))
 
     roles = frozenset(str(w) for w in raw.get("assumed_roles", []))
+    concepts = {
+        str(name): tuple(normalize(str(w)).lower() for w in cues)
+        for name, cues in (raw.get("concepts") or {}).items()
+    }
     return Asking(
         words("yes_no"),
         words("how_much"),
@@ -82,6 +87,7 @@ def load_asking(path: Path = ASKING_FILE) -> Asking:
         frozenset(words("thanks")),
         roles,
         words("exists"),
+        concepts,
     )
 
 
@@ -323,6 +329,72 @@ def short_answer(entry: Entry, query: str) -> ShortAnswer | None:
     return None if best is None else best[1]
 
 
+def _asked_benefits(entry: Entry, query: str) -> list[Benefit]:
+    """The benefit a question names (开办费, 租金奖补…): the one whose label shares the most
+    two-character pieces with it; all of them when none stands out."""
+    plain = normalize(query).lower()
+
+    def shared(benefit: Benefit) -> int:
+        label = benefit.label.zh
+        return sum(1 for i in range(len(label) - 1) if label[i : i + 2] in plain)
+
+    scores = [shared(b) for b in entry.benefits]
+    best = max(scores, default=0)
+    if best == 0 or scores.count(best) > 1:
+        return list(entry.benefits)
+    return [entry.benefits[scores.index(best)]]
+
+
+def concept_answer(entry: Entry, query: str) -> Direct | None:
+    """ "是一次性的吗", "每年都有吗", "按每个仓算吗", "两项各自封顶吗": answered from the clause's own
+    data (its amounts' `per` and its combined cap), for any measure."""
+    if entry.kind != "measure":
+        return None
+    plain = normalize(query).lower()
+    asked = [name for name, cues in load_asking().concepts.items() if any(cue in plain for cue in cues)]
+    if not asked:
+        return None
+    benefits = _asked_benefits(entry, query)
+    pers: list[Per] = []
+    for benefit in benefits:
+        amounts = [benefit.amount] if benefit.amount is not None else [t.amount for t in benefit.tiers]
+        for amount in amounts:
+            pers += [p for p in amount.per if p not in pers]
+    concept = asked[0]
+    answer: DirectAnswer | None = None
+    if concept == "one_time" and {"one_time", "year"} & set(pers):
+        answer = "yes" if "one_time" in pers and "year" not in pers else "no"
+    elif concept == "year" and {"one_time", "year"} & set(pers):
+        answer = "yes" if "year" in pers else "no"
+    elif concept == "per_item" and pers:
+        answer = "yes" if {"warehouse", "store", "park", "incubator", "base"} & set(pers) else "no"
+    elif concept == "each_capped" and len(entry.benefits) > 1:
+        answer = "no" if entry.cap is not None else "yes"
+    elif concept == "fixed_figure":
+        answer = "yes" if any(b.amount is not None or b.tiers for b in benefits) else "no"
+    if answer is None:
+        return None
+    yes_zh, yes_en = ("是", "Yes") if answer == "yes" else ("不是", "No")
+    if concept == "each_capped" and entry.cap is not None:
+        zh = f"{yes_zh}：这几项合计最高{format_money(entry.cap, 'zh')}。"
+        en = f"{yes_en}: together they are capped at {format_money(entry.cap, 'en')}."
+    elif concept == "each_capped":
+        zh, en = f"{yes_zh}：各项分别计算。", f"{yes_en}: each is counted on its own."
+    elif concept == "fixed_figure" and answer == "no":
+        zh = (
+            f"没有：{entry.title.zh}，文件没有写具体金额（"
+            + "；".join((b.note or b.label).zh for b in benefits)
+            + "）。"
+        )
+        en = f"No: the text sets no figure for {entry.title.en}."
+    elif concept == "fixed_figure":
+        zh, en = f"有：{entry.title.zh}的金额见下。", f"Yes: {entry.title.en} has figures, below."
+    else:
+        zh = f"{yes_zh}：按原文，{'、'.join(b.label.zh for b in benefits)}为{format_per(pers, 'zh')}。"
+        en = f"{yes_en}: per the text, {'; '.join(b.label.en for b in benefits)}: {format_per(pers, 'en')}."
+    return Direct(answer, None, entry.id, {}, (), Localized(zh=zh, en=en))
+
+
 def direct_answer(
     kb: KnowledgeBase,
     entry: Entry,
@@ -342,6 +414,9 @@ def direct_answer(
         return Direct(
             short.answer, None, entry.id if entry.kind == "measure" else None, stated, (), short.text
         )
+    concept = concept_answer(entry, query) if query and yes_no and not failed_base else None
+    if concept is not None:  # a question about how the clause pays, whatever figures it quotes
+        return replace(concept, facts=stated)
     if entry.kind == "measure":
         return _measure_answer(kb, entry, stated, specs, yes_no=yes_no, failed_base=failed_base, query=query)
     if failed_base:  # "我们是分公司能申请吗": the general eligibility answers it
@@ -379,6 +454,21 @@ def direct_answer(
             en=f"Not under this text: {doc.number} lapsed after {status.effective_until.isoformat()}; ask the Hengyang Bureau of Commerce whether it was extended or replaced.",
         )
         return Direct("no", None, None, stated, (), text)
+    if entry.kind == "scope" and yes_no and entry.audience is not None:
+        kinds = [k for k in re.split(r"[、，,]", entry.audience.zh) if k]
+        named = [k for k in kinds if k[:4] in normalize(query) or k[-4:] in normalize(query)]
+        if named:  # "公共服务机构也在支持范围里吗": the text names who is covered
+            return Direct(
+                "yes",
+                None,
+                None,
+                stated,
+                (),
+                Localized(
+                    zh=f"在：支持范围包括{named[0]}，同样须在衡阳注册纳税、具有独立法人资质并纳入衡阳海关跨境电商统计。",
+                    en=f"Yes: the scope covers {entry.audience.en}, on the same general conditions.",
+                ),
+            )
     if entry.kind == "scope" and yes_no:
         known = [n for n in base if stated.get(n) is True]
         if base and len(known) == len(base):
@@ -734,7 +824,10 @@ class Assistant:
             if carried is not None:
                 return previous, carried
         if decision.outcome == "answer" and top is not None:
-            return top.id, dict(situation.facts)
+            # a new topic starts afresh, but what the chat said about the enterprise itself
+            # (分公司, 注册在长沙) still holds
+            carried = {n: v for n, v in context.known.items() if n in base and n not in situation.facts}
+            return top.id, {**carried, **situation.facts}
         if decision.outcome == "clarify" and situation:
             # "出口80万美元，社保交了60万": the figures say which clauses are meant; the first leads
             stated = set(situation.facts)

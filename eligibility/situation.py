@@ -115,9 +115,7 @@ def load_cues(path: Path = CUES_FILE, places_path: Path = PLACES_FILE) -> Cues:
     from eligibility.facts import load_fact_specs
 
     raw = read_yaml(path) or {}
-    places = {
-        k: _words(v) for k, v in (read_yaml(places_path) or {}).items()
-    }
+    places = {k: _words(v) for k, v in (read_yaml(places_path) or {}).items()}
     specs = load_fact_specs()
     unknown = sorted(set(raw) - set(FACT_NAMES))
     if unknown:
@@ -185,18 +183,19 @@ def _statuses(text: str, cues: Cues) -> dict[str, bool]:
     found: dict[str, bool] = {}
     for status in cues.statuses:
         taken: list[tuple[int, int]] = []
-        best: tuple[int, int, bool] | None = None  # (length, position, value)
+        best: tuple[int, int, int, bool] | None = None  # (negated, length, position, value)
         for phrase, value in status.phrases:
             for start, end in _find(text, phrase):
                 if any(s <= start and end <= e for s, e in taken):
                     continue  # inside a longer phrase already read ("不在衡阳纳税" holds "衡阳纳税")
                 taken.append((start, end))
-                stated = value != _negated(text, start)
-                candidate = (end - start, start, stated)
-                if best is None or candidate[:2] > best[:2]:
+                negated = _negated(text, start)
+                # a negated statement outweighs an affirmed one ("没有被认定为人才培养基地")
+                candidate = (int(negated), end - start, start, value != negated)
+                if best is None or candidate[:3] > best[:3]:
                     best = candidate
         if best is not None:
-            found[status.name] = best[2]
+            found[status.name] = best[3]
     return found
 
 
@@ -232,7 +231,12 @@ def _clause(text: str, start: int, end: int) -> tuple[int, int]:
 def _occurrences(text: str, figures: Sequence[_Figure]) -> dict[str, list[tuple[int, int]]]:
     """Where each figure's words occur; an occurrence inside a longer one of another figure does
     not count ("出口" inside "进出口")."""
-    spans = [(start, end, figure.name) for figure in figures for word in figure.words for start, end in _find(text, word)]
+    spans = [
+        (start, end, figure.name)
+        for figure in figures
+        for word in figure.words
+        for start, end in _find(text, word)
+    ]
     found: dict[str, list[tuple[int, int]]] = {}
     for start, end, name in spans:
         if any(s <= start and end <= e and (e - s) > (end - start) and n != name for s, e, n in spans):
