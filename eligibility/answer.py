@@ -14,6 +14,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
@@ -562,6 +563,24 @@ def _measure_answer(
     total = sum(amounts) if amounts else (0 if verdict == "no" else None)
     depends = tuple(m for m in main.missing if m not in stated)
     lines_zh, lines_en = [], []
+    asked = _asked_amount(entry, query, stated)
+    if yes_no and asked is not None and verdict == "yes" and total is not None and total < asked:
+        # "是能拿10万那档吧": a sum the clause pays, asked about, that the situation does not reach
+        lines_zh.append(
+            f"不能：按您说的情况，{_heading(entry, 'zh', kb)}最高 {_money(total, 'zh')}，达不到 {_money(asked, 'zh')}。"
+        )
+        lines_en.append(
+            f"No: from what you said, {_heading(entry, 'en', kb)} gives up to {_money(total, 'en')}, not {_money(asked, 'en')}."
+        )
+        return Direct(
+            "no",
+            total,
+            entry.id,
+            stated,
+            depends,
+            Localized(zh="\n".join(lines_zh), en="\n".join(lines_en)),
+            tuple(results),
+        )
     head_zh, head_en = _heading(entry, "zh", kb), _heading(entry, "en", kb)
     if verdict == "no":
         why_zh = "；".join(dict.fromkeys(r.text.zh for r in main.reasons if r.met is False))
@@ -621,6 +640,23 @@ def _measure_answer(
         Localized(zh="\n".join(lines_zh), en="\n".join(lines_en)),
         tuple(results),
     )
+
+
+def _asked_amount(entry: Entry, query: str, stated: Mapping[str, Any]) -> int | None:
+    """A sum the clause itself pays that the question names ("能拿10万那档吗"), if any."""
+    paid: set[int] = set()
+    for benefit in entry.benefits:
+        amounts = [benefit.amount] if benefit.amount is not None else [t.amount for t in benefit.tiers]
+        paid |= {a.value for a in amounts if a is not None and a.kind == "fixed" and a.value}
+        paid |= {a.cap for a in amounts if a is not None and a.cap}
+    if entry.cap:
+        paid.add(entry.cap)
+    figures = {int(v) for v in stated.values() if isinstance(v, (int, Decimal)) and not isinstance(v, bool)}
+    for quantity in find_quantities(normalize(query)):
+        value = int(quantity.value)
+        if quantity.unit in (Unit.CNY, Unit.NONE) and value in paid and value not in figures:
+            return value
+    return None
 
 
 def _figures(stated: Mapping[str, Any], lang: str) -> str:
