@@ -92,3 +92,7 @@ class ForgetCB(CallbackData, prefix="forget"):
 
     action: ForgetAction
     user: int
+
+
+class ReportCB(CallbackData, prefix="rpt"):
+    """Under an interview's result: the one-page PDF of that result (and its picture)."""

@@ -21,6 +21,7 @@ user answers; the steps come in this order:
 
 from __future__ import annotations
 
+import json
 from collections import OrderedDict
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field, replace
@@ -32,9 +33,9 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from eligibility.facts import FACT_NAMES, FACTS_FILE, Facts, FactSpec, Kind, load_fact_specs
-from eligibility.rules import evaluate
+from eligibility.rules import MeasureResult, evaluate
 from knowledge.loader import KnowledgeBase
-from knowledge.models import Localized
+from knowledge.models import Entry, Localized
 
 GROUP_SEPARATOR = ","  # a checklist's facts share one history entry: "operates_park,newly_introduced"
 CHECKLIST_MARK = "@"  # a checklist step's history entry: "@activities:operates_park,cbec_export_usd"
@@ -54,9 +55,10 @@ def open_facts(kb: KnowledgeBase, facts: Facts) -> list[str]:
     if hit is not None and hit[0] is kb:
         _OPEN_FACTS.move_to_end(key)
         return list(hit[1])
+    values = facts.model_dump(mode="json", exclude_none=True)
     wanted: dict[str, None] = {}
     for measure in kb.measures():
-        for name in evaluate(kb, measure, facts).missing:
+        for name in _missing(kb, measure, facts, values):
             wanted.setdefault(name, None)
     _OPEN_FACTS[key] = (kb, tuple(wanted))
     if len(_OPEN_FACTS) > _OPEN_FACTS_SIZE:
@@ -66,6 +68,49 @@ def open_facts(kb: KnowledgeBase, facts: Facts) -> list[str]:
 
 _OPEN_FACTS: OrderedDict[tuple[int, str], tuple[KnowledgeBase, tuple[str, ...]]] = OrderedDict()
 _OPEN_FACTS_SIZE = 4096
+
+
+def _missing(kb: KnowledgeBase, measure: Entry, facts: Facts, values: Mapping[str, Any]) -> tuple[str, ...]:
+    """The measure's missing facts, remembered by the values of the facts it reads: the next state of
+    an interview differs in a fact or two, and most measures read neither."""
+    names = _reads(kb, measure)
+    key = (id(kb), measure.id, json.dumps([values.get(n) for n in names], sort_keys=True))
+    hit = _MISSING.get(key)
+    if hit is not None and hit[0] is kb:
+        return hit[1]
+    missing = evaluate(kb, measure, facts).missing
+    _MISSING[key] = (kb, missing)
+    if len(_MISSING) > _MISSING_SIZE:
+        _MISSING.popitem(last=False)
+    return missing
+
+
+_MISSING: OrderedDict[tuple[int, str, str], tuple[KnowledgeBase, tuple[str, ...]]] = OrderedDict()
+_MISSING_SIZE = 50_000
+
+
+def _reads(kb: KnowledgeBase, measure: Entry) -> tuple[str, ...]:
+    """Every fact the measure's evaluation reads: its document's base conditions, its own, its
+    benefits' and tiers' conditions, the facts amounts are worked out of, the lists it goes through."""
+    hit = _READS.get((id(kb), measure.id))
+    if hit is not None and hit[0] is kb:
+        return hit[1]
+    scope = kb.scope_of(measure.id)
+    names = [c.fact for c in (scope.conditions if scope else [])] + [c.fact for c in measure.conditions]
+    for benefit in measure.benefits:
+        names += [c.fact for c in benefit.conditions]
+        names += [c.fact for tier in benefit.tiers for c in tier.conditions]
+        names += [
+            a.of for a in [benefit.amount, *(t.amount for t in benefit.tiers)] if a is not None and a.of
+        ]
+        if benefit.for_each:
+            names.append(benefit.for_each)
+    found = tuple(dict.fromkeys(names))
+    _READS[(id(kb), measure.id)] = (kb, found)
+    return found
+
+
+_READS: dict[tuple[int, str], tuple[KnowledgeBase, tuple[str, ...]]] = {}
 
 
 def next_fact(kb: KnowledgeBase, facts: Facts, skipped: frozenset[str] = frozenset()) -> str | None:
@@ -277,7 +322,8 @@ class Interview:
         """The next step, or None when no answer could change any result."""
         known = self.__dict__.get("_step")  # one state asks it several times: remembered (immutable)
         if known is not None and known[0] is kb and known[1] is plan:
-            return known[2]
+            remembered: Step | None = known[2]
+            return remembered
         step = self._step(kb, plan)
         self.__dict__["_step"] = (kb, plan, step)
         return step
@@ -427,6 +473,26 @@ class Interview:
         done = tuple(d for d in self.done if d != kind)
         again = last.split(GROUP_SEPARATOR)[0] if last else CHECKLIST_MARK + kind
         return Interview(answers, skipped, self.history[:-1], done, self.unconfirmed), again
+
+    def implied(self) -> tuple[str, ...]:
+        """The facts the activity checklist settled (what a tick states, what no tick implies)."""
+        for entry in self.history:
+            if entry.startswith(f"{CHECKLIST_MARK}activities:"):
+                return tuple(n for n in entry.partition(":")[2].split(GROUP_SEPARATOR) if n)
+        return ()
+
+    def unrelated(self, kb: KnowledgeBase, results: Collection[MeasureResult]) -> tuple[str, ...]:
+        """The measures not met only because of what the enterprise said it does not do: evaluated
+        again without what the activity checklist settled, they are no longer out."""
+        implied = set(self.implied())
+        if not implied:
+            return ()
+        without = Facts.model_validate({n: v for n, v in self.answers.items() if n not in implied})
+        return tuple(
+            r.id
+            for r in results
+            if r.verdict == "ineligible" and evaluate(kb, kb.entries[r.id], without).verdict != "ineligible"
+        )
 
     # -- persistence
 

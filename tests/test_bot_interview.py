@@ -126,8 +126,10 @@ async def test_full_interview_ends_in_a_grouped_result(talk: Conversation) -> No
     assert "✅ 可能符合（2 项，合计最高 51.5万元）" in result
     assert "第5条 跨境电商出口业绩奖励（衡品出海）：最高 50万元" in result
     assert "第6条 第三方平台推广费和开店年费补助：最高 1.5万元" in result
-    assert "✖ 不符合" in result
-    assert "未满足：" in result
+    assert "✖ 不符合（14 项）" in result
+    # what it does not do, in one line (why each other one fails is said: see the base test)
+    assert "第1条、第2条、第3条、第4条、第7条" in result
+    assert "与贵单位今年在做的事无关（没有勾选相关事项）" in result
     assert "本结果是根据您提供的信息所作的预审，不是审批决定" in result
     assert "择优支持且不重复" in result
     buttons = talk.buttons()
@@ -242,22 +244,25 @@ async def test_typed_yes_no_and_bad_figures(talk: Conversation) -> None:
 async def test_mm_and_friends_are_yes(talk: Conversation, word: str) -> None:
     await talk.send("/check")
     await talk.send(word)  # the base confirmed
-    await talk.press(press(StepAction.TOGGLE, "college"))
+    await talk.press(press(StepAction.TOGGLE, "overseas_warehouses"))
     await talk.press(press(StepAction.DONE, "@activities"))
-    assert current_fact(talk) == "recognized_talent_base"
+    assert current_fact(talk) == "provincial_public_overseas_warehouse"
     [reply] = texts(await talk.send(word))
-    assert "已认定为“衡阳市跨境电商人才培养基地”</i> → 是" in reply
-    assert current_fact(talk) == "talent_base_investment_cny"
+    assert "有获批“省级公共海外仓”的海外仓</i> → 是" in reply
+    assert current_fact(talk) == "overseas_warehouses"
 
 
 async def test_no_in_words_to_a_checklist_and_to_a_yes_no_question(talk: Conversation) -> None:
     await talk.send("/check")
     await talk.send("嗯")
-    await talk.press(press(StepAction.TOGGLE, "college"))
+    await talk.press(press(StepAction.TOGGLE, "overseas_warehouses"))
     await talk.press(press(StepAction.DONE, "@activities"))
-    reply = texts(await talk.send("没有"))[0]
-    assert "→ 否" in reply
-    assert await talk.state() is None  # not a recognised base: nothing more to ask
+    [reply] = texts(await talk.send("没有"))  # no public overseas warehouse
+    assert "有获批“省级公共海外仓”的海外仓</i> → 否" in reply
+    assert current_fact(talk) == "overseas_warehouses"
+    reply = texts(await talk.send("没有"))[0]  # and none rented: that settles everything
+    assert "租赁的海外仓</i> → 没有" in reply
+    assert await talk.state() is None
 
 
 async def test_a_question_typed_mid_interview_is_offered_an_answer(talk: Conversation) -> None:
@@ -428,7 +433,7 @@ async def test_the_activity_checklist_ticks_in_place_and_answers_together(talk: 
     await talk.send("是")
     labels = [label for label in talk.buttons() if label.startswith("☐")]
     assert len(labels) >= 8
-    college = next(label for label in labels if "大专院校" in label)
+    college = next(label for label in labels if "院校" in label)
     requests = await talk.press(talk.buttons()[college])
     assert [type(r) for r in requests if isinstance(r, EditMessageText | EditMessageReplyMarkup)] == [
         EditMessageReplyMarkup
@@ -439,8 +444,9 @@ async def test_the_activity_checklist_ticks_in_place_and_answers_together(talk: 
     await talk.press(press(StepAction.TOGGLE, "annual_social_insurance_cny"))
     assert "☑ " + college[2:] in talk.buttons()
     await talk.press(talk.buttons()["✔ 确定"])
-    assert current_fact(talk) == "recognized_talent_base"
-    result = await carry_on(talk, {"recognized_talent_base": False})
+    assert current_fact(talk) == "@followup"  # which of these: park, incubator, college…
+    assert "☐ 大专院校或培训机构" in talk.buttons()
+    result = await carry_on(talk, {"college_or_training_institution": True, "recognized_talent_base": False})
     assert "第14条" in result
 
 
@@ -449,10 +455,12 @@ async def test_interview_in_english(talk: Conversation) -> None:
     [text] = texts(await talk.send("/check"))
     assert "Question 1" in text
     assert "basic conditions" in text
-    assert {"☑ Registered in Hengyang", "✔ Done", "Not sure / skip", "✖ Cancel the check"} <= set(talk.buttons())
+    assert {"☑ Registered in Hengyang", "✔ Done", "Not sure / skip", "✖ Cancel the check"} <= set(
+        talk.buttons()
+    )
     result = await carry_on(talk, EXPORTER)
     assert "Likely eligible (2, up to CNY 515,000 in total)" in result
-    assert "not met:" in result
+    assert "not part of what you do this year (not ticked)" in result
 
 
 async def test_a_restart_loses_nothing(

@@ -330,7 +330,9 @@ def test_an_activity_not_ticked_asks_none_of_its_facts(kb: KnowledgeBase, activi
         else:
             name = step.names[0]
             asked.append(name)
-            interview = interview.answer(name, True if SPECS[name].kind == Kind.YES_NO else _some(SPECS[name].kind))
+            interview = interview.answer(
+                name, True if SPECS[name].kind == Kind.YES_NO else _some(SPECS[name].kind)
+            )
     assert not (_only_opened_by(activity_id) & set(asked)), activity_id
     otherwise = PLAN.activity(activity_id).otherwise
     assert {f: interview.answers[f] for f in otherwise} == otherwise
@@ -373,11 +375,14 @@ def test_activities_cover_every_fact_but_the_base_and_decide_each_once(kb: Knowl
 def test_the_fact_file_is_checked(tmp_path: Path) -> None:
     source = (Path(__file__).parents[1] / "eligibility" / "data" / "facts.yaml").read_text(encoding="utf-8")
     bad = tmp_path / "facts.yaml"
-    bad.write_text(source.replace("otherwise: {cbec_export_usd: 0}", "otherwise: {cbec_exports: 0}"), encoding="utf-8")
+    bad.write_text(
+        source.replace("otherwise: {cbec_export_usd: 0}", "otherwise: {cbec_exports: 0}"), encoding="utf-8"
+    )
     with pytest.raises(PlanError, match="exports: unknown facts in otherwise"):
         Plan.load(bad)
     bad.write_text(
-        source.replace("otherwise: {new_store_annual_fees_cny: 0}", "otherwise: {cbec_export_usd: 0}"), encoding="utf-8"
+        source.replace("otherwise: {new_store_annual_fees_cny: 0}", "otherwise: {cbec_export_usd: 0}"),
+        encoding="utf-8",
     )
     with pytest.raises(PlanError, match="cbec_export_usd is decided by exports and new_stores"):
         Plan.load(bad)
@@ -438,7 +443,12 @@ def test_counts_are_whole_numbers() -> None:
 
 
 def test_known_facts_are_confirmed_first_and_not_asked_again(kb: KnowledgeBase) -> None:
-    known = {"registered_in_hengyang": True, "cbec_export_usd": 800000, "no_such_fact": 1, "small_or_micro": "x"}
+    known = {
+        "registered_in_hengyang": True,
+        "cbec_export_usd": 800000,
+        "no_such_fact": 1,
+        "small_or_micro": "x",
+    }
     interview = Interview.start(known)
     assert interview.answers == {"registered_in_hengyang": True, "cbec_export_usd": "800000"}
     step = interview.step(kb, PLAN)
@@ -500,7 +510,9 @@ def test_full_profiles_take_at_most_eight_steps_in_the_median_and_keep_every_res
 def test_the_simulated_interview_gives_the_screening_of_the_whole_profile(answers: dict[str, Any]) -> None:
     run_ = simulate(KB, PLAN, answers)
     got = {m.id: (m.verdict, m.max_amount_cny) for m in screen(KB, run_.interview.facts, ON).measures}
-    want = {m.id: (m.verdict, m.max_amount_cny) for m in screen(KB, Facts.model_validate(answers), ON).measures}
+    want = {
+        m.id: (m.verdict, m.max_amount_cny) for m in screen(KB, Facts.model_validate(answers), ON).measures
+    }
     assert got == want
     assert len(set(run_.facts_asked)) == len(run_.facts_asked)
 
@@ -511,5 +523,26 @@ def test_a_partial_profile_leaves_unknown_what_it_does_not_say(profile: dict[str
     """Facts the profile lacks are "not sure": verdicts and amounts still match the screening."""
     run_ = simulate(KB, PLAN, profile)
     got = {m.id: (m.verdict, m.max_amount_cny) for m in screen(KB, run_.interview.facts, ON).measures}
-    want = {m.id: (m.verdict, m.max_amount_cny) for m in screen(KB, Facts.model_validate(profile), ON).measures}
+    want = {
+        m.id: (m.verdict, m.max_amount_cny) for m in screen(KB, Facts.model_validate(profile), ON).measures
+    }
     assert got == want
+
+
+def test_measures_out_only_for_what_was_not_ticked_are_told_apart(kb: KnowledgeBase) -> None:
+    """A result names, in one line, the measures out only because the enterprise does not do what
+    they are for; a measure it does take part in and misses (a park rent under 100 m²) keeps its
+    reason."""
+    answers = dict.fromkeys(BASE, True) | {
+        "newly_entered_recognized_park": True,
+        "rented_area_m2": 90,
+        "cbec_export_usd": 200000,
+    }
+    answers |= _all_no(kb, answers)
+    run_ = simulate(KB, PLAN, answers)
+    result = screen(kb, run_.interview.facts, ON)
+    unrelated = set(run_.interview.unrelated(kb, result.measures))
+    ineligible = {m.id for m in result.by_verdict("ineligible")}
+    assert "m7" in ineligible - unrelated  # rented 90 m²: it takes part, and misses
+    assert {"m1", "m4", "m10", "m12", "m16"} <= unrelated
+    assert "m5" not in ineligible

@@ -19,8 +19,8 @@ from aiohttp.test_utils import TestClient, TestServer
 
 from bot.callbacks import CardCB, SectionCB, StepAction, StepCB
 from bot.config import Settings
-from bot.store.db import open_database
-from bot.store.web import WEB_USER_BASE, WebStore
+from bot.store.db import WEB_USER_BASE, open_database
+from bot.store.web import WebStore
 from bot.web.app import DOOR, create_app
 from bot.web.safety import COOKIE
 from eligibility.answer import Assistant

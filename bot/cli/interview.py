@@ -40,7 +40,9 @@ def cmd_simulate(args: argparse.Namespace) -> int:
             print(dumps(data))
         else:
             eligible = [f"{m.id} {m.max_amount_cny or ''}".strip() for m in result.by_verdict("eligible")]
-            print(f"{label}: {run.steps} steps ({len(run.facts_asked)} facts); eligible: {', '.join(eligible) or '-'}")
+            print(
+                f"{label}: {run.steps} steps ({len(run.facts_asked)} facts); eligible: {', '.join(eligible) or '-'}"
+            )
     if not args.json and counts:
         print(f"\nsteps: median {statistics.median(counts):g}, max {max(counts)} over {len(counts)} profiles")
     return 0

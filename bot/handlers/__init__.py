@@ -9,6 +9,7 @@ from __future__ import annotations
 from aiogram import Router
 
 from bot.handlers import ask, browse, errors, fallback, lang, privacy, start
+from bot.interview.report import make_router as report_router
 from bot.interview.router import make_idle_router as no_interview_router
 from bot.interview.router import make_router as interview_router
 from bot.staff.router import make_router as staff_router
@@ -28,6 +29,7 @@ def get_routers() -> list[Router]:
         privacy.make_router(),
         staff_router(),
         browse.make_router(),
+        report_router(),
         ask.make_router(),
         no_interview_router(),
         fallback.make_router(),

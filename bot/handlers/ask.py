@@ -13,7 +13,7 @@ from aiogram.types import CallbackQuery, Message
 from bot import keyboards, views
 from bot.callbacks import PickCB
 from bot.format import esc
-from bot.handlers.start import send_welcome
+from bot.handlers.welcome import send_welcome
 from bot.i18n import Catalogs, Translator
 from bot.replies import acknowledge, chat_of, edit, send
 from bot.store.conversations import Conversations

@@ -9,25 +9,16 @@ from aiogram.filters import Command, CommandStart
 from aiogram.fsm.context import FSMContext
 from aiogram.types import CallbackQuery, Message
 
-from bot import keyboards, views
 from bot.callbacks import MenuAction, MenuCB
 from bot.handlers.browse import send_sections
+from bot.handlers.welcome import send_welcome
 from bot.i18n import Translator
 from bot.interview.router import Turn
-from bot.interview.states import InterviewStates
 from bot.replies import acknowledge, chat_of, send
 from bot.store.stats import InterviewEvents
 from eligibility.answer import Assistant
 from eligibility.facts import FactSpec
 from eligibility.interview import Plan
-
-
-async def send_welcome(
-    bot: Bot, chat_id: int, t: Translator, assistant: Assistant, state: FSMContext
-) -> None:
-    resumable = await state.get_state() == InterviewStates.asking.state
-    text = views.welcome(t, assistant.kb, assistant.today(), resumable=resumable)
-    await send(bot, chat_id, text, keyboards.menu(t))
 
 
 async def on_start(

@@ -8,7 +8,7 @@ from typing import Any
 
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.callbacks import CardCB, MenuAction, MenuCB, StepAction, StepCB
+from bot.callbacks import CardCB, MenuAction, MenuCB, ReportCB, StepAction, StepCB
 from bot.i18n import Translator
 from bot.interview import views
 from bot.keyboards import button as _button
@@ -142,5 +142,6 @@ def result(t: Translator, kb: KnowledgeBase, measures: Sequence[MeasureResult]) 
         for item in sorted(measures, key=lambda m: order.index(m.verdict))
     ]
     rows = [buttons[i : i + 4] for i in range(0, len(buttons), 4)]
+    rows.append([_button(t("button.report"), ReportCB().pack())])
     rows.append([_button(t("button.check_again"), MenuCB(action=MenuAction.CHECK).pack())])
     return InlineKeyboardMarkup(inline_keyboard=rows)

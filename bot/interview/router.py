@@ -38,6 +38,7 @@ from bot.format import esc
 from bot.i18n import Catalogs, Translator
 from bot.interview import keyboards as buttons
 from bot.interview import views, words
+from bot.interview.report import remember
 from bot.interview.states import MAX_BELOW, InterviewStates, Screen
 from bot.replies import acknowledge, chat_of, send
 from bot.store.conversations import Conversations
@@ -222,16 +223,17 @@ class Turn:
         target = via.pressed.message_id if via.pressed is not None else self.screen.msg
         if target is not None:
             await self._edit(target, views.finished(t, head), None)
-        text = views.result(t, kb, self.specs, screening, hanging)
+        unrelated = interview.unrelated(kb, screening.measures)
+        text = views.result(t, kb, self.specs, screening, hanging, unrelated)
         await send(self.bot, self.chat_id, text, buttons.result(t, kb, screening.current))
         # after sending: a crash in between shows the result again, never loses it
+        await remember(self.state, interview.facts)  # for its 📄 report button
         await self.state.clear()
         await self.events.finished()
 
     async def start(self, known: Mapping[str, Any] | None = None, *, via: Via = FRESH) -> None:
         """A new interview, starting from what is `known` already (confirmed first)."""
-        old = self.screen.msg
-        await self.state.clear()
+        old = self.screen.msg  # (the state is replaced whole when the first step is saved)
         self.screen = Screen(msg=old if via.pressed is None else None)
         await self.events.started()
         interview = Interview.start(known)
@@ -342,7 +344,7 @@ async def on_step(
         if here.screen.question is None:
             await acknowledge(callback, t("iv.stale"))
             return None
-        interview, head = _with_stated(here, interview, here.screen.question)
+        head = here.screen.head  # a question is not read for facts: asking about 小微企业 is not being one
     elif action == StepAction.BACK:
         previous, again = interview.back()
         if again is None:
@@ -394,15 +396,6 @@ def _confirmed(here: Turn, interview: Interview, step: Step, yes: bool) -> tuple
     return interview.confirm(True), here.said(step, views.plain_value(here.t, spec, step.value))
 
 
-def _with_stated(here: Turn, interview: Interview, text: str) -> tuple[Interview, str | None]:
-    """The interview with the facts `text` states (shown to confirm next), if it states any; else
-    as it was, under the line it had."""
-    learned = interview.learn(read_situation(text, here.specs).facts)
-    if learned is not interview:
-        return learned, here.t("iv.learned")
-    return interview, here.screen.head
-
-
 async def on_ask_now(
     callback: CallbackQuery,
     bot: Bot,
@@ -445,9 +438,8 @@ async def on_ask_now(
         message=asked, bot=bot, t=t, lang=lang, assistant=assistant, qlog=qlog, state=state,
         catalogs=catalogs, conversations=conversations,
     )  # fmt: skip
-    interview, head = _with_stated(here, interview, question)
     here.screen = here.screen.model_copy(update={"msg": None})  # the interview comes anew, under the answer
-    await here.show(interview, head=head)
+    await here.show(interview, head=here.screen.head)
     return callback.answer()
 
 
@@ -501,8 +493,7 @@ async def on_typed(
         )
         return
     if word in words.GO_ON and here.screen.question is not None:
-        interview, head = _with_stated(here, interview, here.screen.question)
-        await here.show(interview, head=head, via=TYPED, seen=mark)
+        await here.show(interview, head=here.screen.head, via=TYPED, seen=mark)
         return
     yes = _yes_no(text)
     if yes is None and words.looks_like_a_question(text):
@@ -567,10 +558,10 @@ def read_answer(
     return proposed, here.said(step, views.plain_value(t, spec, proposed.answers.get(name)))
 
 
-def _described(here: Turn, interview: Interview, text: str) -> tuple[Interview, str] | None:
+def _described(here: Turn, interview: Interview, text: str) -> tuple[Interview, str | None] | None:
     """A message describing the enterprise: the facts it states, to confirm next."""
     learned = interview.learn(read_situation(text, here.specs).facts)
-    return None if learned is interview else (learned, here.t("iv.learned"))
+    return None if learned is interview else (learned, None)
 
 
 class BuryMiddleware(BaseMiddleware):

@@ -178,10 +178,12 @@ def result(
     specs: Mapping[str, FactSpec],
     screening: Screening,
     depends: Mapping[str, Depends] | None = None,
+    unrelated: Collection[str] = (),
 ) -> str:
     """The screening, grouped: likely eligible (amounts, total, what an amount still depends on),
-    need more information (what, and what it could come to), not eligible (why); the validity
-    warning, the overlap rule and the disclaimer."""
+    need more information (what, and what it could come to), not eligible (why; those `unrelated`
+    to what the enterprise does, in one line); the validity warning, the overlap rule and the
+    disclaimer."""
     lang = t.lang
     depends = depends or {}
     parts = [f"<b>{t('result.title')}</b>"]
@@ -233,8 +235,13 @@ def result(
         lines = [f"<b>{t('result.ineligible', count=len(ineligible))}</b>"]
         groups: dict[tuple[str, ...], list[MeasureResult]] = {}
         for item in ineligible:
+            if item.id in unrelated:
+                continue
             why = tuple(dict.fromkeys(r.text.get(lang) for r in item.reasons if r.met is False))
             groups.setdefault(why, []).append(item)
+        if aside := [i for i in ineligible if i.id in unrelated]:  # not what it does: one line for all
+            names = t("list.sep").join(named(kb, _measure(kb, i), t, short=True) for i in aside)
+            lines.append(t("result.item", name=esc(names), detail=t("result.unrelated")))
         for why, items in groups.items():
             names = t("list.sep").join(named(kb, _measure(kb, i), t, short=True) for i in items)
             if len(items) == len(screening.current) > 1:

@@ -32,8 +32,6 @@ from typing import Any, Final
 
 import aiosqlite
 
-from bot.store.web import SCHEMA as WEB_SCHEMA
-
 __all__ = ["DEFAULT_BUSY_TIMEOUT_MS", "MEMORY", "MIGRATIONS", "Database", "DatabaseError", "open_database"]
 
 MEMORY: Final = ":memory:"
@@ -42,6 +40,48 @@ DEFAULT_BUSY_TIMEOUT_MS: Final = 5000
 # Append-only. Never edit, reorder or remove an entry that has shipped: a database that already ran
 # script N will not run it again. Scripts must not contain BEGIN/COMMIT (each one is run inside a
 # transaction together with the user_version bump).
+WEB_USER_BASE: Final = 9_000_000_000_000
+
+# The web door's tables (migration 5; bot/store/web.py holds the SQL that uses them): sessions,
+# transcripts, files. Web users' ids start above any Telegram user's.
+WEB_SCHEMA: Final = f"""
+CREATE TABLE web_sessions (
+    user_id         INTEGER PRIMARY KEY AUTOINCREMENT CHECK (user_id >= {WEB_USER_BASE}),
+    token_hash      TEXT    NOT NULL UNIQUE,
+    created_at      INTEGER NOT NULL,
+    seen_at         INTEGER NOT NULL,
+    next_message_id INTEGER NOT NULL DEFAULT 1,
+    rev             INTEGER NOT NULL DEFAULT 0,
+    cleared_rev     INTEGER NOT NULL DEFAULT 0
+);
+INSERT INTO sqlite_sequence (name, seq) VALUES ('web_sessions', {WEB_USER_BASE - 1});
+CREATE INDEX web_sessions_seen_at ON web_sessions (seen_at);
+CREATE TABLE web_messages (
+    chat_id    INTEGER NOT NULL,
+    message_id INTEGER NOT NULL,
+    sender     TEXT    NOT NULL,
+    body       TEXT    NOT NULL,
+    markup     TEXT,
+    document   TEXT,
+    ts         INTEGER NOT NULL,
+    rev        INTEGER NOT NULL,
+    edited     INTEGER NOT NULL DEFAULT 0,
+    deleted    INTEGER NOT NULL DEFAULT 0,
+    PRIMARY KEY (chat_id, message_id)
+) WITHOUT ROWID;
+CREATE INDEX web_messages_rev ON web_messages (chat_id, rev);
+CREATE TABLE web_files (
+    token   TEXT    PRIMARY KEY,
+    chat_id INTEGER NOT NULL,
+    name    TEXT    NOT NULL,
+    mime    TEXT    NOT NULL,
+    data    BLOB    NOT NULL,
+    ts      INTEGER NOT NULL
+);
+CREATE INDEX web_files_chat_id ON web_files (chat_id);
+"""
+
+
 MIGRATIONS: list[str] = [
     # 1: aiogram FSM storage (bot/storage.py). NULL key parts are stored as 0 / '' so that the
     # primary key is a real unique key (NULLs never compare equal in SQLite).

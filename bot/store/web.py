@@ -25,50 +25,9 @@ import secrets
 import time
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Final, Literal
+from typing import Any, Final, Literal
 
-if TYPE_CHECKING:  # bot/store/db.py imports SCHEMA from here for its migration list
-    from bot.store.db import Database
-
-WEB_USER_BASE: Final = 9_000_000_000_000
-
-# The SQL of migration 5 (bot/store/db.py MIGRATIONS): sessions, transcripts, files.
-SCHEMA: Final = f"""
-CREATE TABLE web_sessions (
-    user_id         INTEGER PRIMARY KEY AUTOINCREMENT CHECK (user_id >= {WEB_USER_BASE}),
-    token_hash      TEXT    NOT NULL UNIQUE,
-    created_at      INTEGER NOT NULL,
-    seen_at         INTEGER NOT NULL,
-    next_message_id INTEGER NOT NULL DEFAULT 1,
-    rev             INTEGER NOT NULL DEFAULT 0,
-    cleared_rev     INTEGER NOT NULL DEFAULT 0
-);
-INSERT INTO sqlite_sequence (name, seq) VALUES ('web_sessions', {WEB_USER_BASE - 1});
-CREATE INDEX web_sessions_seen_at ON web_sessions (seen_at);
-CREATE TABLE web_messages (
-    chat_id    INTEGER NOT NULL,
-    message_id INTEGER NOT NULL,
-    sender     TEXT    NOT NULL,
-    body       TEXT    NOT NULL,
-    markup     TEXT,
-    document   TEXT,
-    ts         INTEGER NOT NULL,
-    rev        INTEGER NOT NULL,
-    edited     INTEGER NOT NULL DEFAULT 0,
-    deleted    INTEGER NOT NULL DEFAULT 0,
-    PRIMARY KEY (chat_id, message_id)
-) WITHOUT ROWID;
-CREATE INDEX web_messages_rev ON web_messages (chat_id, rev);
-CREATE TABLE web_files (
-    token   TEXT    PRIMARY KEY,
-    chat_id INTEGER NOT NULL,
-    name    TEXT    NOT NULL,
-    mime    TEXT    NOT NULL,
-    data    BLOB    NOT NULL,
-    ts      INTEGER NOT NULL
-);
-CREATE INDEX web_files_chat_id ON web_files (chat_id);
-"""
+from bot.store.db import Database
 
 _COLUMNS: Final = "message_id, sender, body, markup, document, ts, rev, edited, deleted"
 _TOUCH_SECONDS: Final = 3600  # seen_at is for expiry in days: an hour's precision costs few writes

@@ -17,12 +17,15 @@ import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from typing import Any
 
 from aiogram import Bot, Dispatcher
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
+from aiogram.methods import TelegramMethod
 from aiogram.webhook.aiohttp_server import SimpleRequestHandler, setup_application
-from aiohttp import web
+from aiohttp import JsonPayload, web
+from aiohttp.payload import Payload
 
 from bot.commands import set_commands
 from bot.config import Settings
@@ -55,6 +58,26 @@ def make_session(settings: Settings) -> AiohttpSession:
     if settings.telegram_api_url:
         return JsonSession(api=TelegramAPIServer.from_base(settings.telegram_api_url.rstrip("/")))
     return JsonSession()
+
+
+class JsonReplyHandler(SimpleRequestHandler):
+    """aiogram's webhook handler, with a method returned by a handler (an interview button's
+    AnswerCallbackQuery) sent back as one JSON document — the Bot API takes application/json in a
+    webhook's response — rather than a multipart form built field by field."""
+
+    def _build_response_writer(self, bot: Bot, result: TelegramMethod[Any] | None) -> Payload:
+        if not result:
+            return JsonPayload({})
+        files: dict[str, Any] = {}
+        payload: dict[str, Any] = {"method": result.__api_method__}
+        for key, value in result.model_dump(warnings=False).items():
+            prepared = bot.session.prepare_value(value, bot=bot, files=files, _dumps_json=False)
+            if prepared is None or prepared == "":
+                continue
+            payload[key] = prepared
+        if files:  # an upload cannot go as JSON: aiogram's form
+            return super()._build_response_writer(bot, result)
+        return JsonPayload(payload)
 
 
 @asynccontextmanager
@@ -131,7 +154,7 @@ async def run_webhook(settings: Settings) -> None:
         web_app = web.Application()
         # Answer Telegram once the update is handled (not before): a crash mid-update means no answer,
         # and Telegram delivers the update again.
-        handler = SimpleRequestHandler(
+        handler = JsonReplyHandler(
             dispatcher=app.dispatcher, bot=app.bot, secret_token=secret, handle_in_background=False
         )
         handler.register(web_app, path=settings.webhook_path)
