@@ -117,3 +117,26 @@ def test_stats_print_what_staff_see(db_path: str, capsys: pytest.CaptureFixture[
     assert "m10" in out
     assert "海外仓建设和租赁扶持" in out
     assert "interviews: 2 started, 1 finished" in out
+
+
+def test_an_export_keeps_the_shipped_file_and_an_edit_touches_only_its_lines(
+    tmp_path: Path, db_path: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from knowledge.loader import DATA_DIR
+
+    shipped = (DATA_DIR / "hengzhengfa-2024-4.yaml").read_text(encoding="utf-8")
+    exported = tmp_path / "export.yaml"
+    assert run(capsys, "kb", "export", str(exported), "--db", db_path)[0] == 0
+    assert exported.read_text(encoding="utf-8") == shipped  # comments and layout included
+
+    raw = overlay.load_raw(shipped)
+    edited = tmp_path / "edited.yaml"
+    edited.write_text(overlay.dump(overlay.set_field(raw, "m5", "synonyms", ["洋人生意"])), encoding="utf-8")
+    assert run(capsys, "kb", "import", str(edited), "--db", db_path)[0] == 0
+    assert run(capsys, "kb", "export", str(exported), "--db", db_path)[0] == 0
+    before, after = shipped.splitlines(), exported.read_text(encoding="utf-8").splitlines()
+    assert len(before) == len(after)
+    changed = [(a, b) for a, b in zip(before, after, strict=True) if a != b]
+    assert len(changed) == 1
+    assert "洋人生意" in changed[0][1]
+    assert changed[0][1].lstrip().startswith("synonyms: [")  # written in the file's own flow style
