@@ -39,6 +39,7 @@ ASKING_FILE = Path(__file__).resolve().parent / "data" / "asking.yaml"
 CONTEXT_SECONDS = 30 * 60  # a chat's context older than this is forgotten
 STRONG = 7.0  # evidence above which a message names its own topic, whatever came before
 SHORT_ANSWER_SIMILARITY = 62.0
+SHORT_ANSWER_COVERAGE = 0.7  # of a phrasing's own pieces the question must repeat
 
 DirectAnswer = Literal["yes", "no", "depends"]
 
@@ -316,16 +317,27 @@ def _heading(entry: Entry, lang: str, kb: KnowledgeBase | None = None) -> str:
     return name
 
 
+def _pieces(text: str) -> set[str]:
+    """Two-character pieces (and English words) of a compacted text."""
+    joined = text.replace(" ", "")
+    return {joined[i : i + 2] for i in range(len(joined) - 1)} | set(re.findall(r"[a-z]{3,}", text))
+
+
 def short_answer(entry: Entry, query: str) -> ShortAnswer | None:
-    """The entry's short answer whose phrasing the question repeats, if any."""
+    """The entry's short answer whose phrasing the question repeats, if any: similar as a whole,
+    and covering most of the phrasing's own pieces — "人才基地补贴能拿吗" does not repeat
+    "人才基地补贴每年都能拿吗", whose point is 每年."""
     plain = _compact(query)
+    asked = _pieces(plain)
     best: tuple[float, ShortAnswer] | None = None
     for short in entry.answers:
         for phrasing in short.questions:
-            score = max(
-                fuzz.token_set_ratio(plain, _compact(phrasing)), fuzz.ratio(plain, _compact(phrasing))
-            )
-            if score >= SHORT_ANSWER_SIMILARITY and (best is None or score > best[0]):
+            compact = _compact(phrasing)
+            own = _pieces(compact)
+            covered = len(own & asked) / len(own) if own else 0.0
+            score = max(fuzz.token_set_ratio(plain, compact), fuzz.ratio(plain, compact))
+            close = score >= SHORT_ANSWER_SIMILARITY and covered >= SHORT_ANSWER_COVERAGE
+            if close and (best is None or score > best[0]):
                 best = (score, short)
     return None if best is None else best[1]
 
@@ -613,6 +625,11 @@ def _measure_answer(
             lines_zh.append(f"可以：按您提到的 {said_zh}，{head_zh}最高 {_money(total, 'zh')}。")
             lines_en.append(
                 f"Yes: with the figures you gave ({said_en}), {head_en} gives up to {_money(total, 'en')}."
+            )
+        elif any(b.amount is not None or b.tiers for b in entry.benefits):
+            lines_zh.append(f"可以：符合{head_zh}的条件；金额按您的实际费用计算，标准见下。")
+            lines_en.append(
+                f"Yes: that meets {head_en}'s conditions; the amount follows your actual costs (below)."
             )
         else:
             lines_zh.append(f"可以：符合{head_zh}的条件（文件未定具体金额）。")
