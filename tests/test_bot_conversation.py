@@ -65,3 +65,10 @@ async def test_an_english_question_gets_an_english_reply_throughout(talk: Conver
     assert all(not any("\u4e00" <= c <= "\u9fff" for c in label) for label in buttons)
     [declined] = texts(await talk.send("What is the tax rebate rate for exports?"))
     assert not any("\u4e00" <= c <= "\u9fff" for c in declined.replace("衡政发〔2024〕4号", ""))
+
+
+async def test_check_starts_from_what_the_conversation_said(talk: Conversation) -> None:
+    await talk.send("我们今年跨境出口80万美元，社保交了60万")
+    texts_sent = texts(await talk.send("/check"))
+    shown = "\n".join(texts_sent)
+    assert "80万美元" in shown  # confirmed, not asked again

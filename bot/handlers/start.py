@@ -15,6 +15,7 @@ from bot.handlers.welcome import send_welcome
 from bot.i18n import Translator
 from bot.interview.router import Turn
 from bot.replies import acknowledge, chat_of, send
+from bot.store.conversations import Conversations
 from bot.store.stats import InterviewEvents
 from eligibility.answer import Assistant
 from eligibility.facts import FactSpec
@@ -37,6 +38,7 @@ async def on_menu(
     plan: Plan,
     state: FSMContext,
     events: InterviewEvents,
+    conversations: Conversations,
 ) -> None:
     await acknowledge(callback)
     chat_id = chat_of(callback)
@@ -45,7 +47,8 @@ async def on_menu(
     elif callback_data.action == MenuAction.BROWSE:
         await send_sections(bot, chat_id, t, assistant)
     elif callback_data.action == MenuAction.CHECK:
-        await Turn(bot, chat_id, t, assistant, specs, plan, state, events).begin()
+        known = (await conversations.get(chat_id, callback.from_user.id)).known  # what the chat said
+        await Turn(bot, chat_id, t, assistant, specs, plan, state, events).begin(known)
     else:
         await send_welcome(bot, chat_id, t, assistant, state)
 

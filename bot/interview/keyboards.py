@@ -48,7 +48,9 @@ def line_label(t: Translator, plan: Plan, step: Step, name: str, answers: Mappin
         return plan.activity(name).label.get(t.lang)
     spec = plan.specs[name]
     if step.kind == "understood":
-        return f"{spec.short(t.lang)}：{views.plain_value(t, spec, answers.get(name))}"
+        return t(
+            "iv.label_value", label=spec.short(t.lang), value=views.plain_value(t, spec, answers.get(name))
+        )
     return spec.short(t.lang)
 
 

@@ -290,8 +290,12 @@ async def on_check(
     plan: Plan,
     state: FSMContext,
     events: InterviewEvents,
+    conversations: Conversations,
 ) -> None:
-    await Turn(bot, message.chat.id, t, assistant, specs, plan, state, events).begin()
+    # what the chat already said (我们出口80万美元…) is confirmed, not asked again
+    user_id = message.from_user.id if message.from_user else message.chat.id
+    known = (await conversations.get(message.chat.id, user_id)).known
+    await Turn(bot, message.chat.id, t, assistant, specs, plan, state, events).begin(known)
 
 
 async def on_nothing_to_cancel(message: Message, bot: Bot, t: Translator) -> None:

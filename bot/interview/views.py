@@ -105,7 +105,7 @@ def progress(t: Translator, interview: Interview, kb: KnowledgeBase, plan: Plan)
 
 def _helps(t: Translator, plan: Plan, names: Collection[str]) -> list[str]:
     return [
-        f"<i>{esc(plan.specs[n].short(t.lang))}：{esc(spec.help.get(t.lang))}</i>"
+        "<i>" + t("iv.label_value", label=esc(spec.short(t.lang)), value=esc(spec.help.get(t.lang))) + "</i>"
         for n in names
         if (spec := plan.specs[n]).help is not None
     ]
@@ -130,7 +130,12 @@ def body(t: Translator, kb: KnowledgeBase, plan: Plan, interview: Interview, ste
         for name in step.names:
             spec = plan.specs[name]
             lines.append(
-                f"• {esc(spec.short(lang))}：{esc(plain_value(t, spec, interview.answers.get(name)))}"
+                "• "
+                + t(
+                    "iv.label_value",
+                    label=esc(spec.short(lang)),
+                    value=esc(plain_value(t, spec, interview.answers.get(name))),
+                )
             )
     elif step.kind == "base":
         lines.append(t("iv.base"))
