@@ -233,20 +233,6 @@ class Answer:
 # --- the direct answer ---------------------------------------------------------------------------
 
 
-def _own_facts(entry: Entry) -> set[str]:
-    """The facts a measure's own conditions and amounts test (its base conditions aside)."""
-    names = {c.fact for c in entry.conditions}
-    for benefit in entry.benefits:
-        if benefit.for_each is not None:
-            names.add(benefit.for_each)
-            continue
-        names |= {c.fact for c in benefit.conditions}
-        names |= {c.fact for tier in benefit.tiers for c in tier.conditions}
-        if benefit.amount is not None and benefit.amount.of:
-            names.add(benefit.amount.of)
-    return names
-
-
 def _benefit_facts(entry: Entry, benefit_id: str) -> set[str]:
     benefit = next(b for b in entry.benefits if b.id == benefit_id)
     if benefit.for_each is not None:
@@ -526,7 +512,7 @@ def _concerned(kb: KnowledgeBase, entry: Entry, stated: Mapping[str, Any]) -> li
     for other in kb.measures():
         if other.id == entry.id or kb.document_of(other.id) != kb.document_of(entry.id):
             continue
-        own = _own_facts(other)
+        own = other.own_facts()
         if not own & named:
             continue
         result = evaluate(kb, other, Facts.model_validate(assumed(kb, other.id, stated)))
@@ -545,7 +531,7 @@ def _measure_answer(
     failed_base: Sequence[str],
     query: str = "",
 ) -> Direct | None:
-    own = _own_facts(entry)
+    own = entry.own_facts()
     if not (own & set(stated)) and not failed_base:
         if yes_no and any(cue in normalize(query).lower() for cue in load_asking().exists):
             text = Localized(
@@ -847,7 +833,7 @@ class Assistant:
         for entry_id in entry_ids:
             entry = self.kb.get(entry_id) if entry_id else None
             if entry is not None and entry.kind == "measure":
-                names += sorted(_own_facts(entry))
+                names += sorted(entry.own_facts())
         return tuple(dict.fromkeys(names))
 
     def _topic(
@@ -884,7 +870,7 @@ class Assistant:
         if decision.outcome == "clarify" and situation:
             # "出口80万美元，社保交了60万": the figures say which clauses are meant; the first leads
             stated = set(situation.facts)
-            chosen = next((c for c in decision.choices if _own_facts(kb.entries[c]) & stated), None)
+            chosen = next((c for c in decision.choices if kb.entries[c].own_facts() & stated), None)
             if chosen is not None:
                 return chosen, dict(situation.facts)
         return None, {}

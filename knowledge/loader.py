@@ -217,16 +217,7 @@ def subject(entry: Entry) -> frozenset[str]:
     test `overseas_warehouses`), any other entry by its kind (scope, apply, overlap, validity)."""
     if entry.kind != "measure":
         return frozenset({f"kind:{entry.kind}"})
-    names = {c.fact for c in entry.conditions}
-    for benefit in entry.benefits:
-        if benefit.for_each is not None:
-            names.add(benefit.for_each)
-            continue
-        names |= {c.fact for c in benefit.conditions}
-        names |= {c.fact for tier in benefit.tiers for c in tier.conditions}
-        if benefit.amount is not None and benefit.amount.of:
-            names.add(benefit.amount.of)
-    return frozenset(names)
+    return frozenset(entry.own_facts())
 
 
 def _describe(loc: tuple[int | str, ...], raw: Any) -> str:

@@ -155,6 +155,20 @@ class Entry(Strict):
     answers: list[ShortAnswer] = []  # yes/no questions the text answers directly
     related: list[str] = []
 
+    def own_facts(self) -> set[str]:
+        """The facts the entry's own conditions and amounts test (the document's base conditions
+        aside); a per-item benefit counts as its list fact."""
+        names = {c.fact for c in self.conditions}
+        for benefit in self.benefits:
+            if benefit.for_each is not None:
+                names.add(benefit.for_each)
+                continue
+            names |= {c.fact for c in benefit.conditions}
+            names |= {c.fact for tier in benefit.tiers for c in tier.conditions}
+            if benefit.amount is not None and benefit.amount.of:
+                names.add(benefit.amount.of)
+        return names
+
     @model_validator(mode="after")
     def _measure_shape(self) -> Entry:
         if self.kind == "measure":
