@@ -104,6 +104,7 @@ class Decision:
 
 # --- text to tokens -----------------------------------------------------------------------
 
+
 def _load_stopwords(path: Path = STOPWORDS_FILE) -> tuple[frozenset[str], frozenset[str]]:
     raw = read_yaml(path)
     return frozenset(str(w) for w in raw["zh"]), frozenset(str(w) for w in raw["en"])

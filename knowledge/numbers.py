@@ -114,7 +114,14 @@ def _is_cjk(c: str) -> bool:
     return 0x4E00 <= o <= 0x9FFF or 0x3400 <= o <= 0x4DBF or 0xF900 <= o <= 0xFAFF or 0x20000 <= o <= 0x3FFFF
 
 
-_EN_MULTIPLIERS: Final = {"thousand": 1000, "million": 10**6, "mn": 10**6, "m": 10**6, "billion": 10**9, "bn": 10**9}
+_EN_MULTIPLIERS: Final = {
+    "thousand": 1000,
+    "million": 10**6,
+    "mn": 10**6,
+    "m": 10**6,
+    "billion": 10**9,
+    "bn": 10**9,
+}
 _EN_MAGNITUDE: Final = re.compile(r" ?(thousand|million|billion|mn|bn|m)(?![a-z0-9²])")
 
 

@@ -98,7 +98,10 @@ def _styled(old: Any, new: Any) -> Any:
             seq.fa.set_flow_style()
         return seq
     if isinstance(new, dict):
-        mapping = CommentedMap((key, _styled(old.get(key) if isinstance(old, dict) else None, value)) for key, value in new.items())
+        mapping = CommentedMap(
+            (key, _styled(old.get(key) if isinstance(old, dict) else None, value))
+            for key, value in new.items()
+        )
         if isinstance(old, CommentedMap) and old.fa.flow_style():
             mapping.fa.set_flow_style()
         return mapping
@@ -142,7 +145,9 @@ def _apply(tree: Any, change: FieldChange) -> None:
         entry[change.field] = _styled(entry.get(change.field), change.after)
 
 
-def export(raw: dict[str, Any], *, original_text: str | None = None, original: dict[str, Any] | None = None) -> str:
+def export(
+    raw: dict[str, Any], *, original_text: str | None = None, original: dict[str, Any] | None = None
+) -> str:
     """`raw` as YAML for staff. Given the file it was made from (its text and raw data), that very
     text with only the changed fields rewritten: an unedited base exports as the shipped file,
     comments and layout included, and an export diffs cleanly against the release."""
