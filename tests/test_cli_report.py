@@ -24,7 +24,10 @@ PROFILE = {
     "platform_promotion_fees_cny": 300000,
     "annual_social_insurance_cny": 600000,
     "operates_park": False,
-    "overseas_warehouses": [{"area_m2": 1500, "annual_rent_cny": 500000}, {"area_m2": 800, "annual_rent_cny": 100000}],
+    "overseas_warehouses": [
+        {"area_m2": 1500, "annual_rent_cny": 500000},
+        {"area_m2": 800, "annual_rent_cny": 100000},
+    ],
 }
 
 
@@ -36,7 +39,7 @@ def test_the_pdf_holds_every_verdict_and_amount_of_check_json(tmp_path: Path) ->
     try:
         find_cjk_font()
     except FontMissing as exc:
-        pytest.skip(str(exc))
+        pytest.skip(f"needs a Chinese font to draw the page, and this machine has none ({exc})")
     import pypdfium2
 
     profile = tmp_path / "profile.json"

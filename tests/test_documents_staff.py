@@ -152,7 +152,7 @@ def test_stats_png_writes_a_chart(tmp_path: Path, capsys: pytest.CaptureFixture[
     try:
         find_cjk_font()
     except FontMissing as exc:
-        pytest.skip(str(exc))
+        pytest.skip(f"needs a Chinese font to draw the page, and this machine has none ({exc})")
     db_path = str(tmp_path / "bot.sqlite3")
 
     async def seed() -> None:
@@ -268,7 +268,7 @@ async def test_stats_send_a_chart_then_the_text(staff: Chat, user: Chat) -> None
     try:
         find_cjk_font()
     except FontMissing as exc:
-        pytest.skip(str(exc))
+        pytest.skip(f"needs a Chinese font to draw the page, and this machine has none ({exc})")
     await user.send("火星移民有补贴吗")
     requests: list[TelegramMethod[Any]] = await staff.send("/stats")
     [photo] = [r for r in requests if isinstance(r, SendPhoto)]

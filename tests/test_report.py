@@ -115,7 +115,7 @@ def font() -> Path:
     try:
         return find_cjk_font()
     except FontMissing as exc:
-        pytest.skip(str(exc))
+        pytest.skip(f"needs a Chinese font to draw the page, and this machine has none ({exc})")
 
 
 def _pages_and_text(pdf: bytes) -> tuple[int, str]:

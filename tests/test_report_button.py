@@ -17,7 +17,7 @@ async def test_the_report_button_sends_the_pdf_and_its_picture(talk: Conversatio
     try:
         find_cjk_font()
     except FontMissing as exc:
-        pytest.skip(str(exc))
+        pytest.skip(f"needs a Chinese font to draw the page, and this machine has none ({exc})")
     state = talk.dp.fsm.get_context(talk.bot, chat_id=talk.user.id, user_id=talk.user.id)
     facts = Facts(
         registered_in_hengyang=True,
