@@ -894,12 +894,12 @@ class Assistant:
             }
             return merge_facts(context.facts, {**rest, **focused.facts})
         if (
-            decision.outcome == "answer"
+            decision.outcome != "decline"
             and top is not None
             and top.score >= STRONG
             and not is_followup(query)
         ):
-            return None  # names its own topic
+            return None  # names its own topic (an answer, or a choice between other clauses)
         figures = [q for q in find_quantities(normalize(query)) if q.unit != Unit.PERCENT]
         carried_on = is_followup(query) and decision.outcome != "answer"  # "那第二个呢"
         if not focused and (figures or not carried_on):

@@ -72,3 +72,10 @@ async def test_check_starts_from_what_the_conversation_said(talk: Conversation) 
     texts_sent = texts(await talk.send("/check"))
     shown = "\n".join(texts_sent)
     assert "80万美元" in shown  # confirmed, not asked again
+
+
+async def test_a_new_topic_after_another_is_not_read_as_its_follow_up(talk: Conversation) -> None:
+    await talk.send("我们是小微企业，通过单一窗口投保，保费一年8万，能全额补吗")
+    [reply] = texts(await talk.send("海外仓一个1200平年租金30万，另一个800平年租金15万，能补多少"))
+    assert "第10条" in reply.split("\n")[0]
+    assert "15万元" in reply.split("\n")[0]
